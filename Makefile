@@ -1,0 +1,87 @@
+# sfops.salesforce — developer entry points. `make demo` and `make test` are the two a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(abspath $(VENV)/bin)
+ROOT := $(abspath .)
+BUILD := $(ROOT)/.build
+INSTALLED := $(BUILD)/ansible_collections/sfops/salesforce
+OUTPUT := $(ROOT)/tests/output
+PYTEST_WORKERS ?= 2
+export LC_ALL := C.UTF-8
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+
+.PHONY: help venv demo test test-emulator sanity units integration lint docs-lint changelog-lint build bench clean
+
+help:
+	@echo "make demo   run the integration-user job against the local Salesforce emulator (sfemu), twice, then a drift check"
+	@echo "make test   every check: emulator tests, ansible-test sanity + units, integration against sfemu, ansible-lint, docs lint"
+	@echo "make bench  API requests / wall time per org for 1, 10, 100 orgs (writes bench/results.md)"
+	@echo "make venv   create .venv with pinned tools; .venv/bin/ansible-* resolve sfops.salesforce to this checkout"
+
+# ---------------------------------------------------------------------------------------------------------------
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/dev.txt requirements/collection.txt requirements/constraints.txt sfemu/pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -c requirements/constraints.txt -r requirements/dev.txt
+	$(VENV)/bin/python -m pip install --quiet -c requirements/constraints.txt -e sfemu
+	@# The collection loader finds sfops.salesforce through ansible.cfg's collections_path = .venv.
+	@mkdir -p $(VENV)/ansible_collections/sfops
+	@ln -sfn ../../.. $(VENV)/ansible_collections/sfops/salesforce
+	@touch $@
+
+# ---------------------------------------------------------------------------------------------------------------
+demo: venv
+	$(BIN)/python tools/demo.py
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+# ---------------------------------------------------------------------------------------------------------------
+# The collection as it ships: build the tarball and install it where ansible-test wants it
+# (.../ansible_collections/<namespace>/<name>); sanity and units run on exactly what galaxy would publish.
+build: venv
+	@rm -rf $(BUILD) && mkdir -p $(BUILD)/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist . > /dev/null
+	$(BIN)/ansible-galaxy collection install --force -p $(BUILD) $(BUILD)/dist/sfops-salesforce-*.tar.gz > /dev/null
+	@echo "built and installed $$(ls $(BUILD)/dist)"
+
+test: venv
+	@rm -rf $(OUTPUT) && mkdir -p $(OUTPUT)
+	$(MAKE) --no-print-directory test-emulator build sanity units integration lint docs-lint changelog-lint
+	@$(BIN)/python tools/test_summary.py $(OUTPUT)
+
+test-emulator: venv
+	$(BIN)/python -m pytest sfemu/tests -q -p no:cacheprovider -n $(PYTEST_WORKERS) --junitxml=$(OUTPUT)/junit-sfemu.xml
+
+# ansible-test bootstraps pip in each of its venvs from a host this network cannot reach; our own script provides it.
+# Every Python interpreter found (3.9 .. 3.13) is put first on PATH so compile and import run on each of them.
+sanity: build
+	@$(BIN)/python tools/ansible_test_pip_bootstrap.py
+	@PYBIN=$$(tools/python_interpreters.sh $(BUILD)/pybin); \
+	  cd $(INSTALLED) && PATH="$$PYBIN:$(BIN):$$PATH" $(BIN)/ansible-test sanity --color no \
+	    $${SANITY_ARGS:-}
+	@mkdir -p $(OUTPUT) && cp -r $(INSTALLED)/tests/output/junit $(OUTPUT)/junit-sanity 2>/dev/null || true
+
+units: build
+	cd $(INSTALLED) && PATH="$(BIN):$$PATH" $(BIN)/ansible-test units --color no --python 3.11
+	@mkdir -p $(OUTPUT) && cp -r $(INSTALLED)/tests/output/junit $(OUTPUT)/junit-units 2>/dev/null || true
+
+integration: venv
+	$(BIN)/python -m pytest tests/integration -q -p no:cacheprovider -n $(PYTEST_WORKERS) --junitxml=$(OUTPUT)/junit-integration.xml
+
+lint: venv
+	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/$(VENV) $(BIN)/ansible-lint --offline
+
+docs-lint: build
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs=all $(INSTALLED)
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+clean:
+	rm -rf $(BUILD) $(OUTPUT) .demo .pytest_cache

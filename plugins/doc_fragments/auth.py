@@ -1,0 +1,125 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+
+class ModuleDocFragment(object):
+
+    # Connection and authentication options shared by every module (code: plugins/module_utils/auth.py AUTH_ARGSPEC).
+    DOCUMENTATION = r'''
+options:
+  auth_method:
+    description:
+      - How to obtain an access token.
+      - V(jwt_bearer) (recommended for automation) signs a JWT with O(private_key) or O(private_key_file) for
+        O(username); the certificate must be uploaded to the connected app and the user pre-authorised.
+      - V(client_credentials) uses O(client_id) and O(client_secret); the connected app must have a run-as user.
+        The token is requested from O(instance_url) (My Domain) when set, otherwise from O(login_url).
+      - V(refresh_token) exchanges O(refresh_token) (and O(client_secret) when the app requires it).
+      - V(access_token) uses a token obtained earlier, for example by M(sfops.salesforce.sf_login); needs
+        O(instance_url). It cannot log in again when the token expires.
+      - V(password) is the username-password flow; Salesforce discourages it and blocks it in new orgs.
+      - If not set, the value of the E(SF_AUTH_METHOD) environment variable is used.
+    type: str
+    choices: [jwt_bearer, client_credentials, refresh_token, access_token, password]
+    default: jwt_bearer
+  instance_url:
+    description:
+      - Base URL of the org, for example V(https://mydomain.my.salesforce.com).
+      - Required for O(auth_method=access_token). For other methods the token response's instance URL is used.
+      - If not set, the value of the E(SF_INSTANCE_URL) environment variable is used.
+    type: str
+  login_url:
+    description:
+      - Base URL whose C(/services/oauth2/token) is the token endpoint, and the C(aud) claim of the JWT.
+      - V(https://test.salesforce.com) for sandboxes; a My Domain URL also works.
+      - If not set, the value of the E(SF_LOGIN_URL) environment variable is used.
+    type: str
+    default: https://login.salesforce.com
+  client_id:
+    description:
+      - Consumer key of the connected app or external client app.
+      - If not set, the value of the E(SF_CLIENT_ID) environment variable is used.
+    type: str
+  client_secret:
+    description:
+      - Consumer secret, for O(auth_method=client_credentials), O(auth_method=password) and some refresh-token apps.
+      - If not set, the value of the E(SF_CLIENT_SECRET) environment variable is used.
+    type: str
+  username:
+    description:
+      - Username to log in as, for O(auth_method=jwt_bearer) and O(auth_method=password).
+      - If not set, the value of the E(SF_USERNAME) environment variable is used.
+    type: str
+  password:
+    description:
+      - Password (with the security token appended if the org requires it) for O(auth_method=password).
+      - If not set, the value of the E(SF_PASSWORD) environment variable is used.
+    type: str
+  private_key:
+    description:
+      - PEM text of the RSA private key for O(auth_method=jwt_bearer). Mutually exclusive in practice with
+        O(private_key_file); O(private_key) wins when both are set.
+      - If not set, the value of the E(SF_PRIVATE_KEY) environment variable is used.
+    type: str
+  private_key_file:
+    description:
+      - Path of a PEM RSA private key on the managed node, for O(auth_method=jwt_bearer).
+      - If not set, the value of the E(SF_PRIVATE_KEY_FILE) environment variable is used.
+    type: path
+  access_token:
+    description:
+      - Access token for O(auth_method=access_token), for example RV(sfops.salesforce.sf_login#module:access_token).
+      - If not set, the value of the E(SF_ACCESS_TOKEN) environment variable is used.
+    type: str
+  refresh_token:
+    description:
+      - Refresh token for O(auth_method=refresh_token).
+      - If not set, the value of the E(SF_REFRESH_TOKEN) environment variable is used.
+    type: str
+  api_version:
+    description:
+      - Salesforce REST API version, for example V(67.0). Permission names are checked against the describe of this version.
+      - If not set, the value of the E(SF_API_VERSION) environment variable is used.
+    type: str
+    default: '67.0'
+  validate_certs:
+    description:
+      - Verify the TLS certificate of Salesforce. Only set to V(false) against a local test endpoint.
+      - If not set, the value of the E(SF_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM bundle of certificate authorities to trust instead of the system/certifi bundle.
+      - If not set, the value of the E(SF_CA_PATH) environment variable is used.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP response.
+      - If not set, the value of the E(SF_TIMEOUT) environment variable is used.
+    type: int
+    default: 30
+  allow_http:
+    description:
+      - Allow C(http://) URLs. Tokens then travel in clear text, so this is only for a local test endpoint.
+      - If not set, the value of the E(SF_ALLOW_HTTP) environment variable is used.
+    type: bool
+    default: false
+  retries:
+    description:
+      - How many times a request is repeated after HTTP 502/503/504, C(UNABLE_TO_LOCK_ROW) or a connection error,
+        with exponential backoff and jitter. Writes are only repeated when Salesforce surely did not apply them.
+      - C(REQUEST_LIMIT_EXCEEDED) is never retried. An expired session (C(INVALID_SESSION_ID)) triggers one new login
+        when O(auth_method) can log in again.
+      - If not set, the value of the E(SF_RETRIES) environment variable is used.
+    type: int
+    default: 3
+requirements:
+  - requests
+  - PyJWT and cryptography (only for O(auth_method=jwt_bearer))
+notes:
+  - Options can be set once for every module of the collection with
+    C(module_defaults) and the action group C(group/sfops.salesforce.salesforce).
+  - Secrets and tokens never appear in results, diffs or error messages.
+'''

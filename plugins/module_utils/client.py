@@ -1,0 +1,336 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""REST transport: one ``requests.Session`` per module run, JSON in/out, bounded retries, typed errors.
+
+FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
+
+Why ``requests`` and not simple-salesforce: measured on this project, ``import simple_salesforce`` costs about 130 ms
+more than ``import requests`` on every module run (it pulls in zeep and lxml), its login helpers hard-code
+``*.salesforce.com`` hosts so they cannot reach a My Domain or custom login URL, and these modules need composite
+and sObject Collections anyway, which it only wraps thinly.  One keep-alive session makes the token request and
+the API calls share a TLS connection.
+
+Request budget: reads are batched into child-relationship subqueries or one ``composite`` call, writes into sObject
+Collections calls of 200 rows.  ``api_requests`` and ``token_requests`` count what was sent (tests and the
+benchmark read them).
+"""
+
+import json
+import random
+import time
+from urllib.parse import quote
+
+try:
+    import requests
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised by the sanity import test
+    requests = None
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+
+from .auth import authenticate
+from .errors import SalesforceError
+
+COLLECTION_CHUNK = 200  # sObject Collections limit per call (REST API Developer Guide, sObject Collections)
+COMPOSITE_MAX = 25  # subrequests per composite call
+COMPOSITE_MAX_QUERIES = 5  # of which at most 5 query/queryAll/collections subrequests
+RETRY_STATUS = (502, 503, 504)
+# 503 means Salesforce did not process the request, so a write may be repeated; 502/504 may hide a processed write.
+RETRY_STATUS_WRITE = (503,)
+RETRY_ERROR_CODES = ('UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE')
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+
+
+def parse_errors(status, payload, text=''):
+    """Build a SalesforceError from a REST error body (a JSON array of ``{message, errorCode, fields}``)."""
+    items = payload if isinstance(payload, list) else [payload] if isinstance(payload, dict) else []
+    items = [i for i in items if isinstance(i, dict)]
+    if not items:
+        snippet = (text or '').strip().replace('\n', ' ')[:200]
+        return SalesforceError(status, 'HTTP_%s' % status, 'HTTP %s %s' % (status, snippet))
+    first = items[0]
+    code = first.get('errorCode') or first.get('statusCode') or first.get('error') or 'HTTP_%s' % status
+    messages = []
+    fields = []
+    for item in items:
+        msg = item.get('message') or item.get('error_description') or ''
+        if msg and msg not in messages:
+            messages.append(msg)
+        fields.extend(f for f in item.get('fields') or [] if f not in fields)
+    return SalesforceError(status, code, '; '.join(messages) or code, fields)
+
+
+def row_failures(results, ids=None):
+    """Per-row failures of an sObject Collections answer (SaveResults use ``statusCode``)."""
+    failures = []
+    for index, result in enumerate(results or []):
+        if result.get('success'):
+            continue
+        for err in result.get('errors') or [{}]:
+            # With allOrNone the innocent rows only say "rolled back": report the real culprits first.
+            failures.append({'index': index, 'id': result.get('id') or (ids[index] if ids and index < len(ids) else None),
+                             'error_code': err.get('statusCode') or err.get('errorCode'), 'message': err.get('message'),
+                             'fields': err.get('fields') or []})
+    failures.sort(key=lambda f: f['error_code'] == 'ALL_OR_NONE_OPERATION_ROLLED_BACK')
+    return failures
+
+
+def chunks(items, size):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def soql_quote(value):
+    """Quote a string literal for SOQL (backslash and single quote are the characters that need escaping)."""
+    return "'%s'" % str(value).replace('\\', '\\\\').replace("'", "\\'")
+
+
+def soql_in(values):
+    return '(%s)' % ', '.join(soql_quote(v) for v in values)
+
+
+class SalesforceClient(object):
+    """Authenticated REST client.
+
+    :param params: the module params (auth + connection options, see ``auth.AUTH_ARGSPEC``).
+    :param register_secret: callable receiving every token obtained at run time (``module.no_log_values.add``).
+    """
+
+    def __init__(self, params, register_secret=None):
+        self.params = params
+        self.register_secret = register_secret or (lambda value: None)
+        self.http = requests.Session()
+        verify = bool(params.get('validate_certs', True))
+        if verify and params.get('ca_path'):
+            verify = params['ca_path']
+        self.http.verify = verify
+        self.http.headers.update({'Accept': 'application/json', 'User-Agent': 'sfops.salesforce'})
+        self.timeout = params.get('timeout') or 30
+        self.retries = max(0, params.get('retries') if params.get('retries') is not None else 3)
+        self.session = None
+        self.api_requests = 0
+        self.token_requests = 0
+        self.calls = []  # (method, resource) of every API request, for tests and the benchmark
+        self._describes = {}
+        self.sleep = time.sleep  # replaced by tests
+
+    # --- authentication ---------------------------------------------------------------------------------------
+    def _post_token(self, url, form):
+        self.token_requests += 1
+        try:
+            resp = self.http.post(url, data=form, timeout=self.timeout)
+        except requests.exceptions.RequestException as exc:
+            raise SalesforceError(None, 'CONNECTION_ERROR', 'Cannot reach the token endpoint %s (%s).' % (url, type(exc).__name__))
+        try:
+            payload = resp.json()
+        except ValueError:
+            payload = None
+        return resp.status_code, payload
+
+    def login(self):
+        """Authenticate (once) and return the ``auth.Session``."""
+        if self.session is None:
+            self.session = authenticate(self.params, self._post_token)
+            self.register_secret(self.session.access_token)
+        return self.session
+
+    @property
+    def api_version(self):
+        return self.login().api_version
+
+    @property
+    def base(self):
+        return '/services/data/v%s' % self.api_version
+
+    def _url(self, path):
+        if path.startswith('http://') or path.startswith('https://'):
+            return path
+        if not path.startswith('/services/'):
+            path = '%s/%s' % (self.base, path.lstrip('/'))
+        return self.login().instance_url + path
+
+    # --- the one place that sends API requests and retries ----------------------------------------------------
+    def _backoff(self, attempt):
+        # Exponential backoff with full jitter so parallel AWX forks against one org do not retry in lockstep.
+        self.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2 ** attempt))))
+
+    def request(self, method, path, params=None, body=None, idempotent=None):
+        """Send one API request; return the decoded JSON (None for 204).
+
+        :param idempotent: whether repeating the request is harmless; defaults to True for GET/HEAD.
+        Retried: 502/503/504 and UNABLE_TO_LOCK_ROW/connection errors (writes only when Salesforce surely did not
+        apply them), with backoff; one re-login on INVALID_SESSION_ID. REQUEST_LIMIT_EXCEEDED is never retried.
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in ('GET', 'HEAD')
+        relogged = False
+        attempt = 0
+        while True:
+            url = self._url(path)
+            headers = {'Authorization': 'Bearer %s' % self.session.access_token}
+            if body is not None:
+                headers['Content-Type'] = 'application/json'
+            self.api_requests += 1
+            self.calls.append((method, path.split('?')[0]))
+            try:
+                resp = self.http.request(method, url, params=params, data=json.dumps(body) if body is not None else None,
+                                         headers=headers, timeout=self.timeout)
+            except requests.exceptions.RequestException as exc:
+                # A connect failure never reached Salesforce, so even a write can be repeated; a read timeout may
+                # hide an applied write.
+                safe = idempotent or isinstance(exc, (requests.exceptions.ConnectTimeout,)) or \
+                    (isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout))
+                if safe and attempt < self.retries:
+                    self._backoff(attempt)
+                    attempt += 1
+                    continue
+                raise SalesforceError(None, 'CONNECTION_ERROR', '%s %s failed: %s.' % (method, path.split('?')[0], type(exc).__name__))
+            if resp.status_code < 300:
+                if resp.status_code == 204 or not resp.content:
+                    return None
+                try:
+                    return resp.json()
+                except ValueError:
+                    raise SalesforceError(resp.status_code, 'INVALID_RESPONSE', '%s %s returned a body that is not JSON.' % (method, path.split('?')[0]))
+            try:
+                payload = resp.json()
+            except ValueError:
+                payload = None
+            error = parse_errors(resp.status_code, payload, resp.text)
+            if error.error_code == 'INVALID_SESSION_ID' and not relogged and self.session.can_reauthenticate:
+                relogged = True
+                self.session = None
+                self.login()
+                continue
+            retry_status = RETRY_STATUS if idempotent else RETRY_STATUS_WRITE
+            if (resp.status_code in retry_status or error.error_code in RETRY_ERROR_CODES) and attempt < self.retries:
+                self._backoff(attempt)
+                attempt += 1
+                continue
+            raise error
+
+    # --- convenience ------------------------------------------------------------------------------------------
+    def get(self, path, params=None):
+        return self.request('GET', path, params=params)
+
+    def query(self, soql):
+        """All records of ``soql`` (follows nextRecordsUrl)."""
+        page = self.request('GET', 'query', params={'q': soql})
+        records = list(page.get('records') or [])
+        while not page.get('done', True) and page.get('nextRecordsUrl'):
+            page = self.request('GET', page['nextRecordsUrl'])
+            records.extend(page.get('records') or [])
+        return records
+
+    def describe(self, sobject):
+        """Full describe of ``sobject`` (cached for the run)."""
+        key = sobject.lower()
+        if key not in self._describes:
+            self._describes[key] = self.request('GET', 'sobjects/%s/describe' % sobject)
+        return self._describes[key]
+
+    def cached_describe(self, sobject):
+        return self._describes.get(sobject.lower())
+
+    def remember_describe(self, sobject, describe):
+        self._describes[sobject.lower()] = describe
+
+    def limits(self):
+        return self.request('GET', 'limits')
+
+    def create(self, sobject, fields):
+        return self.request('POST', 'sobjects/%s' % sobject, body=fields)['id']
+
+    def update(self, sobject, record_id, fields):
+        self.request('PATCH', 'sobjects/%s/%s' % (sobject, record_id), body=fields)
+
+    def delete(self, sobject, record_id):
+        self.request('DELETE', 'sobjects/%s/%s' % (sobject, record_id), idempotent=True)
+
+    # --- composite --------------------------------------------------------------------------------------------
+    def sub_query(self, ref, soql):
+        return {'method': 'GET', 'url': '%s/query?q=%s' % (self.base, quote(soql, safe='')), 'referenceId': ref}
+
+    def sub_get(self, ref, path):
+        return {'method': 'GET', 'url': '%s/%s' % (self.base, path.lstrip('/')), 'referenceId': ref}
+
+    def sub_describe(self, ref, sobject):
+        return self.sub_get(ref, 'sobjects/%s/describe' % sobject)
+
+    @staticmethod
+    def _composite_batches(subrequests):
+        """Split into calls of <= 25 subrequests with <= 5 query/collections ones (no cross-call references)."""
+        batch, heavy = [], 0
+        for sub in subrequests:
+            is_heavy = '/query' in sub['url'] or '/queryAll' in sub['url'] or '/composite/sobjects' in sub['url']
+            if batch and (len(batch) == COMPOSITE_MAX or (is_heavy and heavy == COMPOSITE_MAX_QUERIES)):
+                yield batch
+                batch, heavy = [], 0
+            batch.append(sub)
+            heavy += 1 if is_heavy else 0
+        if batch:
+            yield batch
+
+    def composite(self, subrequests, all_or_none=False, allow_errors=False):
+        """Run subrequests through ``/composite``; return ``{referenceId: body}``.
+
+        A query subrequest body is the query result; a paged one is completed with extra GETs.  A failed subrequest
+        raises SalesforceError, or with ``allow_errors`` its value is the SalesforceError instance.
+        Only GET subrequests make the call idempotent (safe to retry).
+        """
+        results = {}
+        for batch in self._composite_batches(subrequests):
+            idempotent = all(s['method'] == 'GET' for s in batch)
+            answer = self.request('POST', 'composite', body={'allOrNone': all_or_none, 'compositeRequest': batch}, idempotent=idempotent)
+            for item in answer.get('compositeResponse') or []:
+                ref, status, body = item.get('referenceId'), item.get('httpStatusCode'), item.get('body')
+                if status >= 300:
+                    error = parse_errors(status, body)
+                    if not allow_errors:
+                        raise error
+                    results[ref] = error
+                    continue
+                if isinstance(body, dict) and 'records' in body and not body.get('done', True) and body.get('nextRecordsUrl'):
+                    records = list(body['records'])
+                    page = body
+                    while not page.get('done', True) and page.get('nextRecordsUrl'):
+                        page = self.request('GET', page['nextRecordsUrl'])
+                        records.extend(page.get('records') or [])
+                    body = dict(body, records=records, done=True)
+                results[ref] = body
+        return results
+
+    # --- sObject Collections ----------------------------------------------------------------------------------
+    def _check_rows(self, results, ids=None, what='write'):
+        failures = row_failures(results, ids)
+        if failures:
+            first = failures[0]
+            raise SalesforceError(400, first['error_code'], '%s failed for %d row(s): %s' % (what, len(failures), first['message']),
+                                  first['fields'], records=failures)
+
+    def collections_create(self, records, all_or_none=True):
+        """Create rows (dicts with ``attributes.type``) in calls of 200; return the new ids in input order."""
+        ids = []
+        for chunk in chunks(records, COLLECTION_CHUNK):
+            results = self.request('POST', 'composite/sobjects', body={'allOrNone': all_or_none, 'records': chunk})
+            self._check_rows(results, what='create')
+            ids.extend(r.get('id') for r in results)
+        return ids
+
+    def collections_update(self, records, all_or_none=True):
+        """Update rows (dicts with ``attributes.type`` and ``Id``) in calls of 200."""
+        for chunk in chunks(records, COLLECTION_CHUNK):
+            # An update sets absolute values, so repeating it is harmless: retry like a read.
+            results = self.request('PATCH', 'composite/sobjects', body={'allOrNone': all_or_none, 'records': chunk}, idempotent=True)
+            self._check_rows(results, [r.get('Id') for r in chunk], what='update')
+
+    def collections_delete(self, ids, all_or_none=True):
+        """Delete rows by id in calls of 200."""
+        for chunk in chunks(list(ids), COLLECTION_CHUNK):
+            results = self.request('DELETE', 'composite/sobjects',
+                                   params={'ids': ','.join(chunk), 'allOrNone': 'true' if all_or_none else 'false'})
+            self._check_rows(results, chunk, what='delete')

@@ -48,6 +48,9 @@ build: venv
 	@rm -rf $(BUILD) && mkdir -p $(BUILD)/dist
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist . > /dev/null
 	$(BIN)/ansible-galaxy collection install --force -p $(BUILD) $(BUILD)/dist/sfops-salesforce-*.tar.gz > /dev/null
+	@# ansible-test lists files through the nearest git repository; without one of its own it would see this
+	@# checkout's, where .build is ignored, and skip every target.
+	@cd $(INSTALLED) && git init -q . && git add -A
 	@echo "built and installed $$(ls $(BUILD)/dist)"
 
 test: venv

@@ -1,0 +1,383 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Table-driven tests of the retry policy, with a fake clock and a deterministic jitter."""
+
+from __future__ import absolute_import, division, print_function
+
+import socket
+import ssl
+
+import pytest
+
+from ansible_collections.sfops.salesforce.plugins.module_utils import retry
+from ansible_collections.sfops.salesforce.plugins.module_utils.errors import SalesforceError
+from ansible_collections.sfops.salesforce.plugins.module_utils.retry import (
+    FAIL, RELOGIN, RETRY, STOP, VERIFY, RetryPolicy, lookup_soql, match_existing, natural_key)
+
+try:
+    import requests
+    import urllib3
+except ImportError:  # pragma: no cover - the unit environment has requests (collection requirement)
+    requests = None
+    urllib3 = None
+
+needs_requests = pytest.mark.skipif(requests is None, reason='requests is not installed')
+
+
+def err(status, code, message='boom'):
+    return SalesforceError(status, code, message)
+
+
+class FakeClock(object):
+    """Records sleeps instead of sleeping."""
+
+    def __init__(self):
+        self.slept = []
+
+    def __call__(self, seconds):
+        self.slept.append(seconds)
+
+
+def upper(low, high):
+    """Deterministic 'jitter' that always picks the upper bound, so delays are the exponential envelope."""
+    return high
+
+
+def policy(retries=3, backoff=0.5, max_delay=8.0, rand=upper):
+    clock = FakeClock()
+    return RetryPolicy(retries=retries, backoff=backoff, max_delay=max_delay, sleep=clock, rand=rand), clock
+
+
+# --- classification of HTTP answers ------------------------------------------------------------------------------
+HTTP_CASES = [
+    # status, errorCode, retryable, may_have_applied (for a write)
+    (503, 'SERVER_UNAVAILABLE', True, False),
+    (503, 'HTTP_503', True, False),
+    (502, 'HTTP_502', True, True),
+    (504, 'HTTP_504', True, True),
+    (400, 'UNABLE_TO_LOCK_ROW', True, False),
+    (500, 'UNABLE_TO_LOCK_ROW', True, False),
+    (403, 'REQUEST_LIMIT_EXCEEDED', False, False),
+    (401, 'INVALID_SESSION_ID', False, False),
+    (400, 'INVALID_FIELD', False, False),
+    (400, 'FIELD_INTEGRITY_EXCEPTION', False, False),
+    (404, 'NOT_FOUND', False, False),
+    (500, 'UNKNOWN_EXCEPTION', False, False),
+    (400, 'DUPLICATE_VALUE', False, False),
+    (403, 'INSUFFICIENT_ACCESS', False, False),
+]
+
+
+@pytest.mark.parametrize('status,code,retryable,applied', HTTP_CASES)
+def test_http_classification(status, code, retryable, applied):
+    assert RetryPolicy.is_retryable(status, code) is retryable
+    assert RetryPolicy.is_retryable(exc=err(status, code)) is retryable
+    if retryable:
+        assert RetryPolicy.may_have_applied(status, code) is applied
+
+
+DECIDE_CASES = [
+    # status, errorCode, idempotent, decision
+    (503, 'SERVER_UNAVAILABLE', False, RETRY),
+    (503, 'SERVER_UNAVAILABLE', True, RETRY),
+    (504, 'HTTP_504', True, RETRY),
+    (504, 'HTTP_504', False, VERIFY),
+    (502, 'HTTP_502', False, VERIFY),
+    (400, 'UNABLE_TO_LOCK_ROW', False, RETRY),
+    (401, 'INVALID_SESSION_ID', False, RELOGIN),
+    (401, 'INVALID_SESSION_ID', True, RELOGIN),
+    (403, 'REQUEST_LIMIT_EXCEEDED', True, STOP),
+    (403, 'REQUEST_LIMIT_EXCEEDED', False, STOP),
+    (400, 'INVALID_FIELD', True, FAIL),
+    (500, 'UNKNOWN_EXCEPTION', True, FAIL),
+]
+
+
+@pytest.mark.parametrize('status,code,idempotent,decision', DECIDE_CASES)
+def test_decide(status, code, idempotent, decision):
+    pol, dummy = policy()
+    assert pol.decide(err(status, code), idempotent) == decision
+
+
+# --- classification of transport exceptions ----------------------------------------------------------------------
+def builtin_cases():
+    gai = socket.gaierror(socket.EAI_NONAME, 'Name or service not known')
+    return [
+        # exception, retryable, may_have_applied
+        (ConnectionResetError(104, 'Connection reset by peer'), True, True),
+        (ConnectionRefusedError(111, 'Connection refused'), True, False),
+        (TimeoutError('timed out'), True, True),
+        (BrokenPipeError(32, 'Broken pipe'), True, True),
+        (gai, False, False),
+        (ssl.SSLCertVerificationError(1, 'certificate verify failed: unable to get local issuer certificate'), False, False),
+        (ValueError('not a transport error'), False, True),
+        (KeyError('x'), False, True),
+    ]
+
+
+@pytest.mark.parametrize('index', range(len(builtin_cases())))
+def test_builtin_exceptions(index):
+    exc, retryable, applied = builtin_cases()[index]
+    assert RetryPolicy.is_retryable(exc=exc) is retryable
+    if retryable:
+        assert RetryPolicy.may_have_applied(exc=exc) is applied
+
+
+def requests_cases():
+    if requests is None:
+        return []
+    proto = urllib3.exceptions.ProtocolError('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))
+    refused = urllib3.exceptions.NewConnectionError(None, 'Failed to establish a new connection: [Errno 111] Connection refused')
+    cert = urllib3.exceptions.SSLError(ssl.SSLCertVerificationError(1, 'certificate verify failed'))
+    return [
+        # name, exception, retryable, may_have_applied, decision for a create
+        ('reset after send', requests.exceptions.ConnectionError(proto), True, True, VERIFY),
+        ('refused', requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, '/x', refused)), True, False, RETRY),
+        ('connect timeout', requests.exceptions.ConnectTimeout('connect timed out'), True, False, RETRY),
+        ('read timeout', requests.exceptions.ReadTimeout('read timed out'), True, True, VERIFY),
+        ('truncated body', requests.exceptions.ChunkedEncodingError(proto), True, True, VERIFY),
+        ('certificate', requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, '/x', cert)), False, None, FAIL),
+        ('bad url', requests.exceptions.InvalidURL('bad'), False, None, FAIL),
+        ('no schema', requests.exceptions.MissingSchema('no schema'), False, None, FAIL),
+    ]
+
+
+@needs_requests
+@pytest.mark.parametrize('index', range(8))
+def test_requests_exceptions(index):
+    name, exc, retryable, applied, decision = requests_cases()[index]
+    assert RetryPolicy.is_retryable(exc=exc) is retryable, name
+    if applied is not None:
+        assert RetryPolicy.may_have_applied(exc=exc) is applied, name
+    pol, dummy = policy()
+    assert pol.decide(exc, idempotent=False) == decision, name
+    # A read is never verified: it is simply sent again (or fails).
+    assert pol.decide(exc, idempotent=True) == (RETRY if retryable else FAIL), name
+
+
+@needs_requests
+def test_wrapped_connection_error_is_classified_by_its_cause():
+    cause = requests.exceptions.ConnectionError(
+        urllib3.exceptions.ProtocolError('Connection aborted.', ConnectionResetError(104, 'reset')))
+    wrapped = SalesforceError(None, 'CONNECTION_ERROR', 'POST composite/sobjects failed')
+    wrapped.__cause__ = cause
+    pol, dummy = policy()
+    assert pol.decide(wrapped, idempotent=True) == RETRY
+    assert pol.decide(wrapped, idempotent=False) == VERIFY
+    tls = SalesforceError(None, 'CONNECTION_ERROR', 'GET query failed')
+    tls.__cause__ = requests.exceptions.SSLError('certificate verify failed')
+    assert pol.decide(tls, idempotent=True) == FAIL
+
+
+def test_transport_messages_never_echo_the_exception_text():
+    # Exception texts can hold URLs with query strings; the message only names the class.
+    exc = ConnectionResetError(104, 'reset on https://x.example/?token=00Dxx!secret')
+    text = retry.transport_error_message(exc)
+    assert 'secret' not in text and 'ConnectionResetError' in text
+    assert 'certificate' in retry.transport_error_message(ssl.SSLCertVerificationError(1, 'certificate verify failed'))
+
+
+# --- delays ----------------------------------------------------------------------------------------------------
+DELAY_CASES = [
+    # retries, backoff, max_delay, envelope
+    (3, 0.5, 8.0, [0.5, 1.0, 2.0]),
+    (6, 0.5, 8.0, [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]),
+    (4, 1.0, 3.0, [1.0, 2.0, 3.0, 3.0]),
+    (0, 0.5, 8.0, []),
+    (2, 0.0, 8.0, [0.0, 0.0]),
+]
+
+
+@pytest.mark.parametrize('retries,backoff,max_delay,envelope', DELAY_CASES)
+def test_delays_follow_the_capped_exponential(retries, backoff, max_delay, envelope):
+    pol, dummy = policy(retries, backoff, max_delay)
+    assert list(pol.delays()) == envelope
+
+
+def test_full_jitter_draws_between_zero_and_the_envelope():
+    calls = []
+
+    def rand(low, high):
+        calls.append((low, high))
+        return (low + high) / 2.0
+
+    pol, dummy = policy(4, 0.5, 1.5, rand=rand)
+    assert list(pol.delays()) == [0.25, 0.5, 0.75, 0.75]
+    assert calls == [(0, 0.5), (0, 1.0), (0, 1.5), (0, 1.5)]
+
+
+def test_real_jitter_stays_in_bounds():
+    pol = RetryPolicy(retries=5, backoff=0.5, max_delay=2.0)
+    for dummy in range(200):
+        for attempt, delay in enumerate(pol.delays()):
+            assert 0 <= delay <= min(2.0, 0.5 * 2 ** attempt)
+
+
+@pytest.mark.parametrize('params,expected', [
+    ({}, (3, 0.5, 8.0)),
+    ({'retries': None, 'retry_backoff': None, 'retry_max_delay': None}, (3, 0.5, 8.0)),
+    ({'retries': 0, 'retry_backoff': 2, 'retry_max_delay': 30}, (0, 2.0, 30.0)),
+    ({'retries': 5, 'retry_backoff': 0.1, 'retry_max_delay': 1}, (5, 0.1, 1.0)),
+    ({'retries': -1}, (0, 0.5, 8.0)),
+])
+def test_from_params(params, expected):
+    pol = RetryPolicy.from_params(params)
+    assert (pol.retries, pol.backoff, pol.max_delay) == expected
+
+
+# --- the loop ----------------------------------------------------------------------------------------------------
+class Script(object):
+    """``send`` that raises the scripted exceptions in order, then returns 'OK'."""
+
+    def __init__(self, outcomes):
+        self.outcomes = list(outcomes)
+        self.sends = 0
+
+    def __call__(self):
+        self.sends += 1
+        outcome = self.outcomes.pop(0) if self.outcomes else 'OK'
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+def e503():
+    return err(503, 'SERVER_UNAVAILABLE', 'We are down for maintenance.')
+
+
+def e504():
+    return err(504, 'HTTP_504', 'HTTP 504 gateway timeout')
+
+
+def elock():
+    return err(400, 'UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record or 1 records')
+
+
+def esession():
+    return err(401, 'INVALID_SESSION_ID', 'Session expired or invalid')
+
+
+def elimit():
+    return err(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.')
+
+
+# name, outcomes, idempotent, verify results (None = no verify), relogin result, retries,
+#   expected: (result or error code, sends, sleeps, verify calls, relogin calls)
+LOOP_CASES = [
+    ('clean', [], True, None, True, 3, ('OK', 1, 0, 0, 0)),
+    ('503 then ok', [e503(), e503()], True, None, True, 3, ('OK', 3, 2, 0, 0)),
+    ('lock on a create is resent without lookup', [elock()], False, None, True, 3, ('OK', 2, 1, 0, 0)),
+    ('503 on a create is resent without lookup', [e503()], False, [], True, 3, ('OK', 2, 1, 0, 0)),
+    ('503 until retries are spent', [e503()] * 4, True, None, True, 3, ('SERVER_UNAVAILABLE', 4, 3, 0, 0)),
+    ('no retries', [e503()], True, None, True, 0, ('SERVER_UNAVAILABLE', 1, 0, 0, 0)),
+    ('request limit stops at once', [elimit(), e503()], True, None, True, 3, ('REQUEST_LIMIT_EXCEEDED', 1, 0, 0, 0)),
+    ('request limit after a retry', [e503(), elimit()], True, None, True, 3, ('REQUEST_LIMIT_EXCEEDED', 2, 1, 0, 0)),
+    ('expired session: one re-login', [esession()], True, None, True, 3, ('OK', 2, 0, 0, 1)),
+    ('expired twice: fails', [esession(), esession()], True, None, True, 3, ('INVALID_SESSION_ID', 2, 0, 0, 1)),
+    ('cannot re-login', [esession()], True, None, False, 3, ('INVALID_SESSION_ID', 1, 0, 0, 1)),
+    ('re-login then 503', [esession(), e503()], True, None, True, 3, ('OK', 3, 1, 0, 1)),
+    ('504 on a create: found by lookup, not resent', [e504()], False, ['FOUND'], True, 3, ('FOUND', 1, 1, 1, 0)),
+    ('504 on a create: absent, resent', [e504()], False, [None], True, 3, ('OK', 2, 1, 1, 0)),
+    ('504 twice on a create: absent, absent, resent', [e504(), e504()], False, [None, None], True, 3, ('OK', 3, 2, 2, 0)),
+    ('504 on a create without lookup: outcome unknown', [e504()], False, None, True, 3, ('OUTCOME_UNKNOWN', 1, 0, 0, 0)),
+    ('504 on an update is resent', [e504()], True, None, True, 3, ('OK', 2, 1, 0, 0)),
+    ('not transient', [err(400, 'INVALID_FIELD')], True, None, True, 3, ('INVALID_FIELD', 1, 0, 0, 0)),
+    ('reset after send on a read', [ConnectionResetError(104, 'reset')], True, None, True, 3, ('OK', 2, 1, 0, 0)),
+    ('reset after send on a create: found', [ConnectionResetError(104, 'reset')], False, ['FOUND'], True, 3,
+     ('FOUND', 1, 1, 1, 0)),
+    ('refused before send on a create: resent', [ConnectionRefusedError(111, 'refused')], False, [], True, 3,
+     ('OK', 2, 1, 0, 0)),
+]
+
+
+@pytest.mark.parametrize('case', LOOP_CASES, ids=[c[0] for c in LOOP_CASES])
+def test_call(case):
+    name, outcomes, idempotent, verify_results, relogin_result, retries, expected = case
+    pol, clock = policy(retries=retries)
+    send = Script(outcomes)
+    verify_calls = []
+    relogin_calls = []
+
+    def verify():
+        verify_calls.append(len(clock.slept))
+        return verify_results.pop(0)
+
+    def relogin():
+        relogin_calls.append(1)
+        return relogin_result
+
+    want_result, want_sends, want_sleeps, want_verifies, want_relogins = expected
+    try:
+        result = pol.call(send, idempotent=idempotent, verify=verify if verify_results is not None else None,
+                          relogin=relogin, what='POST composite/sobjects')
+    except SalesforceError as exc:
+        result = exc.error_code
+    except OSError as exc:  # a transport exception that was not retried
+        result = type(exc).__name__
+    assert (result, send.sends, len(clock.slept), len(verify_calls), len(relogin_calls)) == \
+        (want_result, want_sends, want_sleeps, want_verifies, want_relogins), name
+    # The lookup happens after the delay, never before it.
+    assert all(slept >= 1 for slept in verify_calls)
+    assert clock.slept == [0.5, 1.0, 2.0][:want_sleeps]
+
+
+def test_messages_say_what_happened():
+    pol, dummy = policy(retries=2)
+    with pytest.raises(SalesforceError) as info:
+        pol.call(Script([e503()] * 5))
+    assert 'gave up after 3 attempts' in info.value.message
+    with pytest.raises(SalesforceError) as info:
+        pol.call(Script([elimit()]))
+    assert 'not retried' in info.value.message and 'API allowance' in info.value.message
+    with pytest.raises(SalesforceError) as info:
+        pol.call(Script([e504()]), idempotent=False, what='POST composite/sobjects')
+    assert info.value.error_code == 'OUTCOME_UNKNOWN'
+    assert 'POST composite/sobjects' in info.value.message and 'not sent again' in info.value.message
+    assert 'Re-run' in info.value.hint
+
+
+def test_log_records_each_retry():
+    pol, dummy = policy()
+    pol.call(Script([e503(), esession()]), relogin=lambda: True, what='GET query')
+    assert [d for d, dummy_what, dummy_text in pol.log] == [RETRY, RELOGIN]
+
+
+def test_unknown_exceptions_are_not_swallowed():
+    pol, clock = policy()
+    with pytest.raises(KeyError):
+        pol.call(Script([KeyError('bug')]))
+    assert clock.slept == []
+
+
+# --- natural keys ------------------------------------------------------------------------------------------------
+PS = '0PS000000000001AAA'
+PS15 = PS[:15]
+USER = '005000000000001AAA'
+
+
+@pytest.mark.parametrize('sobject,record,key', [
+    ('PermissionSet', {'Name': 'Planhat_Integration', 'Label': 'x'}, ('planhat_integration',)),
+    ('ObjectPermissions', {'ParentId': PS, 'SobjectType': 'Account'}, (PS15, 'account')),
+    ('ObjectPermissions', {'ParentId': PS15, 'SobjectType': 'account'}, (PS15, 'account')),
+    ('FieldPermissions', {'ParentId': PS, 'SobjectType': 'Account', 'Field': 'Account.Industry'}, (PS15, 'account.industry')),
+    ('PermissionSetAssignment', {'AssigneeId': USER, 'PermissionSetId': PS}, (USER[:15], PS15)),
+    ('User', {'Username': 'Planhat.Integration@Example.com'}, ('planhat.integration@example.com',)),
+    ('Account', {'Name': 'x'}, None),
+])
+def test_natural_key(sobject, record, key):
+    assert natural_key(sobject, record) == key
+
+
+def test_lookup_and_match():
+    records = [{'attributes': {'type': 'ObjectPermissions'}, 'ParentId': PS, 'SobjectType': 'Account'},
+               {'attributes': {'type': 'ObjectPermissions'}, 'ParentId': PS, 'SobjectType': 'Contact'},
+               {'attributes': {'type': 'ObjectPermissions'}, 'ParentId': PS, 'SobjectType': "O'Brien__c"}]
+    soql = lookup_soql('ObjectPermissions', records)
+    assert soql == ("SELECT Id, ParentId, SobjectType FROM ObjectPermissions WHERE ParentId IN ('%s') AND "
+                    "SobjectType IN ('Account', 'Contact', 'O\\'Brien__c')" % PS)
+    rows = [{'Id': '110000000000001AAA', 'ParentId': PS, 'SobjectType': 'Contact'},
+            {'Id': '110000000000002AAA', 'ParentId': '0PS000000000009AAA', 'SobjectType': 'Account'}]
+    assert match_existing('ObjectPermissions', records, rows) == [None, '110000000000001AAA', None]
+    assert lookup_soql('Account', records) is None
+    assert lookup_soql('ObjectPermissions', []) is None

@@ -1,0 +1,629 @@
+"""OAuth 2.0 endpoints of the emulator: /services/oauth2/{token,userinfo,revoke}, the identity URL /id/ORG/USER,
+and the sessions (access tokens) every other endpoint checks.
+
+Sources (ref = /work/shared/reference/salesforce-api.md):
+- token endpoint, flows, success body, JWT claims: ref §7.6; Salesforce Help "OAuth 2.0 JWT Bearer Flow for
+  Server-to-Server Integration" (remoteaccess_oauth_jwt_flow), "OAuth 2.0 Client Credentials Flow"
+  (remoteaccess_oauth_client_credentials_flow), "OAuth 2.0 Username-Password Flow" (remoteaccess_oauth_username_
+  password_flow: "No refresh token is issued"), "OAuth 2.0 Refresh Token Flow" (remoteaccess_oauth_refresh_token_flow),
+  "Revoke OAuth Tokens" (remoteaccess_revoke_token), "Identity URLs" (remoteaccess_using_openid / identity URL
+  error codes), "OpenID Connect UserInfo endpoint".
+- error strings quoted by third parties (each marked at its use): restforce#303 ("inactive user"),
+  salesforce.stackexchange.com/q/282513 ("expired authorization code" for an expired JWT), omniphx/forrest#278
+  ("user hasn't approved this consumer"), frankkessler/salesforce-laravel-oauth2-rest#68 ("invalid assertion"),
+  salesforcedictionary.com/errors/invalid-oauth-grant ("expired access/refresh token", "user is locked").
+
+State lives in ``org.meta["oauth"]`` (persisted with the org, so a restart keeps sessions):
+``{"app": {...the sfops Automation OAuth credentials...}, "sessions": {token: {...}}, "refresh": {token: {...}},
+"approved": {user_id: [client_id, ...]}, "passwords": {user_id: sha256}, "codes": {code: {...}}}``.
+Tokens never appear in logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import pathlib
+import secrets
+import string
+import threading
+import time
+import urllib.parse
+
+import jwt as pyjwt
+
+from sfemu import ids
+
+log = logging.getLogger("sfemu.oauth")
+
+APP_NAME = "sfops Automation"  # seeded connected app (docs/design.md "Seeded orgs")
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+PUBLIC_LOGIN_HOSTS = ("https://login.salesforce.com", "https://test.salesforce.com")
+# JWT exp: Salesforce help says "within 3 minutes"; clients commonly send 3-5 minutes (SSF login.py uses +3 min).
+# We accept up to 5 minutes plus 60 s of clock skew [infer] and reject anything later as an invalid assertion.
+JWT_MAX_LIFETIME = 5 * 60 + 60
+_TOKEN_CHARS = string.ascii_letters + string.digits + "._"
+
+
+class OAuthError(Exception):
+    """400 {"error","error_description"} from the token endpoint (ref §7.6)."""
+
+    def __init__(self, error, description, status=400):
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+def _now():
+    return time.time()
+
+
+def _hash(pw):
+    return hashlib.sha256(("sfemu:" + pw).encode("utf-8")).hexdigest()
+
+
+def _soql_str(value):
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def new_access_token(org_id):
+    # Shape of real tokens: "00Dx0000000BV7z!AR8AQAxo9UfVkh8AlV0Gomt9Czx9LjHnSSpwBMmbRcgKFmxOtvxjTrKW19ye6PE3Ds1eQz3z8jr3W7_
+    # VbWmEu4Q8TVGSTHxs" (REST API guide username-password example; ref §7.6): 15-char org id, '!', opaque text.
+    return org_id[:15] + "!AQ" + "".join(secrets.choice(_TOKEN_CHARS) for _ in range(94))
+
+
+def new_refresh_token():
+    # Real refresh tokens look like "5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJrqEf..." (REST API guide web-server flow
+    # example) [doc]
+    return "5Aep861" + "".join(secrets.choice(string.ascii_letters + string.digits + "._") for _ in range(80))
+
+
+def new_client_id():
+    # Consumer keys start with "3MVG9" (every example in the OAuth docs) [doc]
+    return "3MVG9" + "".join(secrets.choice(string.ascii_letters + string.digits + "._") for _ in range(80))
+
+
+def new_password():
+    alphabet = string.ascii_letters + string.digits
+    return "Sfemu-" + "".join(secrets.choice(alphabet) for _ in range(16)) + "9!"
+
+
+class OAuth:
+    def __init__(self, app):
+        self.app = app
+        self._lock = threading.Lock()
+        self._client_index = {}  # client_id -> alias
+        self._seed = {}  # alias -> dict(refresh_token=...) that survives /__sfemu/reset (connections.json)
+
+    # ------------------------------------------------------------------------------------------------------
+    # per-org preparation: OAuth credentials of the seeded app, JWT key pair, admin password
+
+    def state(self, org):
+        st = org.meta.get("oauth")
+        if not isinstance(st, dict):
+            st = org.meta["oauth"] = {}
+        for k in ("sessions", "refresh", "approved", "passwords", "codes"):
+            if not isinstance(st.get(k), dict):
+                st[k] = {}
+        return st
+
+    def prepare_orgs(self):
+        """Make sure every org has its app credentials, JWT certificate and an admin password (idempotent: a
+        restart keeps everything; keys are reused from DIR/keys)."""
+        from sfemu import tls  # noqa: PLC0415
+
+        keys_dir = pathlib.Path(self.app.data_dir) / "keys"
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        index = {}
+        for alias, org in self.app.emulator.orgs.items():
+            with org.lock:
+                st = self.state(org)
+                app = st.get("app")
+                if not isinstance(app, dict) or not app.get("client_id"):
+                    seeded = self._seeded_app(org)
+                    app = st["app"] = {
+                        "name": APP_NAME,
+                        "client_id": seeded.get("client_id") or new_client_id(),
+                        "client_secret": seeded.get("client_secret") or secrets.token_hex(32).upper(),
+                    }
+                key_file, cert_pem = tls.ensure_jwt_keypair(keys_dir / alias, common_name="sfemu %s" % alias)
+                app["private_key_file"] = key_file
+                org.meta["jwt_cert_pem"] = cert_pem
+                admin = self._admin(org)
+                if admin is not None:
+                    app.setdefault("run_as", admin["Id"])  # client credentials run-as user (design.md: the admin)
+                    seed = self._seed.get(alias) or {}
+                    pw = seed.get("password") or st.get("admin_password") or new_password()
+                    st["admin_password"] = pw
+                    st["passwords"].setdefault(admin["Id"], _hash(pw))
+                    # The admin approved the app once (the "pre-authorised" admin of design.md).
+                    appr = st["approved"].setdefault(admin["Id"], [])
+                    if app["client_id"] not in appr:
+                        appr.append(app["client_id"])
+                    rt = seed.get("refresh_token") or st.get("admin_refresh_token")
+                    if not rt or rt not in st["refresh"]:
+                        rt = rt or new_refresh_token()
+                        st["refresh"][rt] = {"user_id": admin["Id"], "client_id": app["client_id"],
+                                             "issued": _now()}
+                    st["admin_refresh_token"] = rt
+                    self._seed[alias] = {"password": pw, "refresh_token": rt}
+                index[app["client_id"]] = alias
+        self._client_index = index
+
+    @staticmethod
+    def _seeded_app(org):
+        """Credentials seeded by org.py, if it provides any (org.meta['connected_apps'][name] or similar)."""
+        for key in ("connected_app_credentials", "oauth_apps", "connected_apps"):
+            val = org.meta.get(key)
+            if isinstance(val, dict) and isinstance(val.get(APP_NAME), dict):
+                return val[APP_NAME]
+        return {}
+
+    def _admin(self, org):
+        uname = "admin@%s.sfemu.example" % org.alias  # docs/design.md "Seeded orgs"
+        found = self.app.emulator.find_user(uname)
+        if found:
+            return found[1]
+        try:
+            _, recs = org.query("SELECT Id, Username FROM User WHERE Profile.Name = 'System Administrator' AND "
+                                "IsActive = true ORDER BY CreatedDate LIMIT 1", "67.0")
+        except Exception:  # noqa: BLE001
+            return None
+        return recs[0] if recs else None
+
+    def connection_info(self, org):
+        """Fields of connections.json that come from OAuth state."""
+        st = self.state(org)
+        admin = self._admin(org)
+        return {
+            "username": admin.get("Username") if admin else None,
+            "password": st.get("admin_password"),
+            "client_id": st["app"]["client_id"],
+            "client_secret": st["app"]["client_secret"],
+            "private_key_file": st["app"]["private_key_file"],
+            "refresh_token": st.get("admin_refresh_token"),
+        }
+
+    def app_for_client(self, client_id):
+        alias = self._client_index.get(client_id or "")
+        if alias is None:
+            return None, None
+        org = self.app.emulator.orgs.get(alias)
+        return org, self.state(org)["app"]
+
+    # ------------------------------------------------------------------------------------------------------
+    # sessions
+
+    def issue(self, org, user_id, client_id, scope="api id web", refresh=False):
+        """New access token (and refresh token when ``refresh``); returns the token endpoint body."""
+        st = self.state(org)
+        now = _now()
+        token = new_access_token(org.org_id)
+        timeout = self.app.session_timeout
+        with org.lock:
+            sessions = st["sessions"]
+            # Drop expired sessions so the persisted state does not grow without bound.
+            for t in [t for t, s in sessions.items() if s.get("expires", 0) < now]:
+                del sessions[t]
+            sess = {"user_id": user_id, "client_id": client_id, "issued": now, "expires": now + timeout,
+                    "scope": scope}
+            rt = None
+            if refresh:
+                rt = new_refresh_token()
+                st["refresh"][rt] = {"user_id": user_id, "client_id": client_id, "issued": now}
+                sess["refresh"] = rt
+            sessions[token] = sess
+            org.save()
+        issued_at = str(int(now * 1000))
+        base = self.app.base_url
+        ident = "%s/id/%s/%s" % (base, org.org_id, user_id)
+        secret = st["app"]["client_secret"].encode("utf-8")
+        # signature = Base64(HMAC-SHA256(client_secret, id + issued_at)) (OAuth docs, token response "signature")
+        sig = base64.b64encode(hmac.new(secret, (ident + issued_at).encode("utf-8"), hashlib.sha256).digest())
+        body = {"access_token": token}
+        if rt:
+            body["refresh_token"] = rt
+        body.update({"signature": sig.decode("ascii"), "scope": scope, "instance_url": base, "id": ident,
+                     "token_type": "Bearer", "issued_at": issued_at})
+        return body
+
+    def session_for(self, org, token):
+        """The live session of ``token`` or None. Activity in the second half of the timeout extends it, like
+        Salesforce's session timeout (Help "Session Security Settings": the timeout resets when the user is active
+        after half of it has passed) [doc]."""
+        if org is None:
+            return None
+        st = self.state(org)
+        sess = st["sessions"].get(token)
+        if sess is None:
+            return None
+        now = _now()
+        if sess.get("expires", 0) <= now:
+            with org.lock:
+                st["sessions"].pop(token, None)
+            return None
+        if sess["expires"] - now < self.app.session_timeout / 2:
+            sess["expires"] = now + self.app.session_timeout  # persisted with the next save
+        return sess
+
+    def kill_session(self, org, token):
+        with org.lock:
+            self.state(org)["sessions"].pop(token, None)
+            org.save()
+
+    # ------------------------------------------------------------------------------------------------------
+    # HTTP
+
+    def handle(self, method, path, query, headers, raw):
+        from sfemu.server import Response  # noqa: PLC0415
+
+        try:
+            if path.startswith("/id/"):
+                return self._identity(method, path, headers)
+            name = path[len("/services/oauth2/"):].strip("/")
+            if name == "token":
+                return self._token(method, query, headers, raw)
+            if name == "userinfo":
+                return self._userinfo(headers)
+            if name == "revoke":
+                return self._revoke(method, query, headers, raw)
+            # other OAuth endpoints (authorize, introspect...) are not emulated [infer: 404 page]
+            return Response(404, raw=b"Not Found", content_type="text/plain;charset=UTF-8")
+        except OAuthError as exc:
+            return Response(exc.status, {"error": exc.error, "error_description": exc.description})
+
+    def _form(self, query, headers, raw):
+        ctype = (headers.get("Content-Type") or "").lower()
+        params = {k: v[0] for k, v in query.items()}
+        if raw:
+            if "json" in ctype:
+                # The token endpoint reads form fields only [doc: "application/x-www-form-urlencoded"]
+                raise OAuthError("invalid_request", "invalid content type")  # [infer] wording
+            try:
+                body = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            except UnicodeDecodeError:
+                raise OAuthError("invalid_request", "invalid request body") from None
+            params.update({k: v[0] for k, v in body.items()})
+        return params
+
+    def _count(self, org):
+        if org is not None:
+            self.app.stats.token(org.alias)
+
+    def _token(self, method, query, headers, raw):
+        from sfemu.server import Response  # noqa: PLC0415
+
+        if method != "POST":
+            raise OAuthError("invalid_request", "must use HTTP POST")  # [3rd: common client logs]
+        p = self._form(query, headers, raw)
+        grant = p.get("grant_type")
+        if not grant:
+            raise OAuthError("unsupported_grant_type", "grant type not supported")
+        if "scope" in p:
+            raise OAuthError("invalid_request", "scope parameter not supported")  # ref §7.6 [3rd]
+        if grant == JWT_BEARER:
+            org, body = self._jwt(p)
+        elif grant == "client_credentials":
+            org, body = self._client_credentials(p, headers)
+        elif grant == "password":
+            org, body = self._password(p)
+        elif grant == "refresh_token":
+            org, body = self._refresh(p)
+        elif grant == "authorization_code":
+            org, body = self._auth_code(p)
+        else:
+            raise OAuthError("unsupported_grant_type", "grant type not supported")
+        return Response(200, body)
+
+    # flows -----------------------------------------------------------------------------------------------
+    def _client(self, client_id, secret=None, need_secret=True):
+        org, app = self.app_for_client(client_id)
+        if org is None:
+            raise OAuthError("invalid_client_id", "client identifier invalid")  # ref §7.6
+        self._count(org)
+        if need_secret and not hmac.compare_digest((secret or "").encode(), app["client_secret"].encode()):
+            # wrong consumer secret: invalid_client "invalid client credentials" [3rd salesforcedictionary]
+            raise OAuthError("invalid_client", "invalid client credentials")
+        return org, app
+
+    def _user_ok(self, org, user, who_failed="authentication failure"):
+        if user is None:
+            raise OAuthError("invalid_grant", who_failed)
+        if not user.get("IsActive", True):
+            raise OAuthError("invalid_grant", "inactive user")  # [3rd restforce#303]
+        if self._is_frozen(org, user["Id"]):
+            # Frozen users can't log in (Help "Freeze or Unfreeze User Accounts"); token error text [infer]
+            raise OAuthError("invalid_grant", "user is frozen")
+
+    def _is_frozen(self, org, user_id):
+        try:
+            _, recs = org.query("SELECT IsFrozen FROM UserLogin WHERE UserId = %s" % _soql_str(user_id), "67.0")
+        except Exception:  # noqa: BLE001 - schema without UserLogin
+            return False
+        return bool(recs and recs[0].get("IsFrozen"))
+
+    def _find_user(self, org, username):
+        found = self.app.emulator.find_user(username or "")
+        if not found or found[0] is not org:
+            return None
+        return found[1]
+
+    def _policy(self, org, app):
+        """(ConnectedApplication Id, admin_approved) of the app in this org, from the data (ref §6.1)."""
+        try:
+            _, recs = org.query("SELECT Id, OptionsAllowAdminApprovedUsersOnly FROM ConnectedApplication WHERE "
+                                "Name = %s" % _soql_str(app["name"]), "67.0")
+        except Exception:  # noqa: BLE001
+            return None, False
+        if not recs:
+            return None, False
+        return recs[0]["Id"], bool(recs[0].get("OptionsAllowAdminApprovedUsersOnly"))
+
+    def _has_app_access(self, org, user_id, app_id):
+        """Profile or permission set grants the connected app (SetupEntityAccess, ref §6.4). Profiles own a
+        permission set (IsOwnedByProfile) that PermissionSetAssignment lists too (OBJREF67 PermissionSetAssignment)."""
+        try:
+            _, psa = org.query("SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = %s"
+                               % _soql_str(user_id), "67.0")
+            ps_ids = [r["PermissionSetId"] for r in psa]
+            if not ps_ids:
+                return False
+            _, sea = org.query("SELECT ParentId FROM SetupEntityAccess WHERE SetupEntityId = %s AND ParentId IN (%s)"
+                               % (_soql_str(app_id), ", ".join(_soql_str(i) for i in ps_ids)), "67.0")
+        except Exception:  # noqa: BLE001
+            log.debug("app access check failed", exc_info=True)
+            return False
+        return bool(sea)
+
+    def _authorize(self, org, app, user, flow):
+        """Connected-app policy (ref §6.2, §7.6): admin-approved apps need profile/permission-set access
+        (invalid_app_access "user is not admin approved to access this app"); self-authorize apps need the user's
+        earlier approval for JWT (invalid_grant "user hasn't approved this consumer"); interactive-equivalent flows
+        (password, authorization code) record the approval."""
+        app_id, admin_approved = self._policy(org, app)
+        st = self.state(org)
+        if admin_approved:
+            if not self._has_app_access(org, user["Id"], app_id):
+                raise OAuthError("invalid_app_access", "user is not admin approved to access this app")
+            return
+        approved = st["approved"].setdefault(user["Id"], [])
+        if flow == "jwt" and app["client_id"] not in approved:
+            raise OAuthError("invalid_grant", "user hasn't approved this consumer")
+        if app["client_id"] not in approved:
+            with org.lock:
+                approved.append(app["client_id"])
+
+    def _jwt(self, p):
+        assertion = p.get("assertion")
+        if not assertion:
+            raise OAuthError("invalid_grant", "invalid assertion")
+        try:
+            header = pyjwt.get_unverified_header(assertion)
+            claims = pyjwt.decode(assertion, options={"verify_signature": False})
+        except pyjwt.PyJWTError:
+            raise OAuthError("invalid_grant", "invalid assertion") from None  # [3rd laravel-oauth2-rest#68]
+        org, app = self._client(claims.get("iss"), need_secret=False)
+        if header.get("alg") != "RS256":
+            # Only RS256 is accepted (Help remoteaccess_oauth_jwt_flow: "sign the JWT with RSA SHA256") [doc]
+            raise OAuthError("invalid_grant", "invalid assertion")
+        from sfemu import tls  # noqa: PLC0415
+
+        try:
+            key = tls.load_public_key_from_cert(org.meta["jwt_cert_pem"])
+            pyjwt.decode(assertion, key=key, algorithms=["RS256"],
+                         options={"verify_aud": False, "verify_exp": False, "verify_iat": False,
+                                  "verify_nbf": False})
+        except (pyjwt.PyJWTError, KeyError, ValueError):
+            raise OAuthError("invalid_grant", "invalid signature") from None  # [infer] wording
+        aud = claims.get("aud")
+        auds = aud if isinstance(aud, list) else [aud]
+        allowed = {self.app.base_url.rstrip("/"), *PUBLIC_LOGIN_HOSTS}
+        if not any(isinstance(a, str) and a.rstrip("/") in allowed for a in auds):
+            raise OAuthError("invalid_grant", "audience is invalid")  # ref §7.6 "audience validation" [3rd]
+        exp = claims.get("exp")
+        now = _now()
+        if not isinstance(exp, (int, float)) or exp <= now:
+            raise OAuthError("invalid_grant", "expired authorization code")  # [3rd SFSE 282513]
+        if exp > now + JWT_MAX_LIFETIME:
+            raise OAuthError("invalid_grant", "invalid assertion")
+        user = self._find_user(org, claims.get("sub"))
+        self._user_ok(org, user, who_failed="user hasn't approved this consumer")  # unknown sub [infer]
+        self._authorize(org, app, user, "jwt")
+        # JWT bearer never returns a refresh token (ref §7.6)
+        return org, self.issue(org, user["Id"], app["client_id"], scope="api id web")
+
+    def _client_credentials(self, p, headers):
+        cid, secret = p.get("client_id"), p.get("client_secret")
+        auth = headers.get("Authorization") or ""
+        if not cid and auth.lower().startswith("basic "):
+            try:
+                cid, _, secret = base64.b64decode(auth[6:]).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                raise OAuthError("invalid_client", "invalid client credentials") from None
+        org, app = self._client(cid, secret)
+        run_as = app.get("run_as")
+        if not run_as:
+            raise OAuthError("invalid_grant", "no client credentials user enabled")  # ref §7.6 [3rd]
+        found = org.row_by_id(run_as)
+        user = found[1] if found else None
+        self._user_ok(org, user)
+        self._authorize(org, app, user, "client_credentials")
+        return org, self.issue(org, user["Id"], app["client_id"], scope="api")
+
+    def _password(self, p):
+        org, app = self._client(p.get("client_id"), p.get("client_secret"))
+        user = self._find_user(org, p.get("username"))
+        st = self.state(org)
+        if user is None or st["passwords"].get(user["Id"]) != _hash(p.get("password") or ""):
+            raise OAuthError("invalid_grant", "authentication failure")  # [3rd jsforce#482, #1785]
+        self._user_ok(org, user)
+        self._authorize(org, app, user, "password")
+        # "No refresh token is issued" in the username-password flow (REST API guide
+        # intro_understanding_username_password_oauth_flow) [doc]
+        return org, self.issue(org, user["Id"], app["client_id"], scope="api id web")
+
+    def _refresh(self, p):
+        org, app = self._client(p.get("client_id"), p.get("client_secret"),
+                                need_secret=bool(p.get("client_secret")))  # secret optional (refresh flow doc)
+        rt = p.get("refresh_token") or ""
+        st = self.state(org)
+        entry = st["refresh"].get(rt)
+        if entry is None or entry.get("client_id") != app["client_id"]:
+            raise OAuthError("invalid_grant", "expired access/refresh token")  # [3rd salesforcedictionary]
+        found = org.row_by_id(entry["user_id"])
+        user = found[1] if found else None
+        self._user_ok(org, user)
+        app_id, admin_approved = self._policy(org, app)
+        if admin_approved and not self._has_app_access(org, user["Id"], app_id):
+            raise OAuthError("invalid_app_access", "user is not admin approved to access this app")
+        body = self.issue(org, user["Id"], app["client_id"], scope="api id web refresh_token")
+        with org.lock:
+            st["sessions"][body["access_token"]]["refresh"] = rt
+        return org, body
+
+    def _auth_code(self, p):
+        """Codes come from the control API (POST /__sfemu/orgs/<alias>/authorize: the user clicking "Allow" in
+        the web server flow). Codes are single use and expire after 15 minutes (Help remoteaccess_oauth_web_server_
+        flow) [doc]."""
+        org, app = self._client(p.get("client_id"), p.get("client_secret"))
+        st = self.state(org)
+        with org.lock:
+            entry = st["codes"].pop(p.get("code") or "", None)
+        if entry is None or entry["expires"] < _now():
+            raise OAuthError("invalid_grant", "invalid authorization code")
+        found = org.row_by_id(entry["user_id"])
+        user = found[1] if found else None
+        self._user_ok(org, user)
+        self._authorize(org, app, user, "authorization_code")
+        return org, self.issue(org, user["Id"], app["client_id"], scope="api id web refresh_token", refresh=True)
+
+    def mint_code(self, org, username):
+        user = self._find_user(org, username)
+        if user is None:
+            return None
+        code = "aPrx" + secrets.token_urlsafe(48)
+        with org.lock:
+            self.state(org)["codes"][code] = {"user_id": user["Id"], "expires": _now() + 900}
+        return code
+
+    # userinfo / identity / revoke -------------------------------------------------------------------------
+    def _bearer_session(self, headers):
+        token = (headers.get("Authorization") or "").strip()
+        scheme, _, token = token.partition(" ")
+        token = token.strip()
+        if scheme.lower() not in ("bearer", "oauth") or not token:
+            return None, None, "Missing_OAuth_Token"
+        org = self.app.org_for_token(token)
+        sess = self.session_for(org, token) if org else None
+        if sess is None:
+            return None, None, "Bad_OAuth_Token"
+        return org, sess, None
+
+    def _claims(self, org, user_id):
+        found = org.row_by_id(user_id)
+        u = found[1] if found else {}
+        ident = "%s/id/%s/%s" % (self.app.base_url, org.org_id, user_id)
+        base = self.app.base_url
+        return {
+            "sub": ident, "user_id": user_id, "organization_id": org.org_id,
+            "preferred_username": u.get("Username"), "nickname": u.get("CommunityNickname") or u.get("Alias"),
+            "name": " ".join(x for x in (u.get("FirstName"), u.get("LastName")) if x) or u.get("Name"),
+            "email": u.get("Email"), "email_verified": True, "given_name": u.get("FirstName"),
+            "family_name": u.get("LastName"), "zoneinfo": u.get("TimeZoneSidKey"),
+            "photos": {"picture": base + "/profilephoto/005/F", "thumbnail": base + "/profilephoto/005/T"},
+            "profile": "%s/%s" % (base, user_id), "picture": base + "/profilephoto/005/F",
+            "address": {}, "is_salesforce_integration_user": False,
+            "urls": {
+                "enterprise": base + "/services/Soap/c/{version}/" + org.org_id[:15],
+                "metadata": base + "/services/Soap/m/{version}/" + org.org_id[:15],
+                "partner": base + "/services/Soap/u/{version}/" + org.org_id[:15],
+                "rest": base + "/services/data/v{version}/",
+                "sobjects": base + "/services/data/v{version}/sobjects/",
+                "query": base + "/services/data/v{version}/query/",
+                "profile": "%s/%s" % (base, user_id),
+            },
+            "active": bool(u.get("IsActive", True)), "user_type": u.get("UserType") or "STANDARD",
+            "language": u.get("LanguageLocaleKey"), "locale": u.get("LocaleSidKey"), "utcOffset": 0,
+            "updated_at": u.get("LastModifiedDate"), "is_app_installed": True,
+        }
+
+    def _userinfo(self, headers):
+        from sfemu.server import Response  # noqa: PLC0415
+
+        org, sess, err = self._bearer_session(headers)
+        if err:
+            # Identity URL / userinfo error codes are plain text with 403 (Help "Identity URLs": Bad_OAuth_Token,
+            # Missing_OAuth_Token ... 403 forbidden) [doc]
+            return Response(403, raw=err.encode(), content_type="text/plain;charset=UTF-8")
+        self._count(org)
+        return Response(200, self._claims(org, sess["user_id"]))
+
+    def _identity(self, method, path, headers):
+        from sfemu.server import Response  # noqa: PLC0415
+
+        org, sess, err = self._bearer_session(headers)
+        if err:
+            return Response(403, raw=err.encode(), content_type="text/plain;charset=UTF-8")
+        self._count(org)
+        parts = path.strip("/").split("/")
+        if len(parts) != 3 or not ids.same_id(parts[1], org.org_id):
+            return Response(403, raw=b"Wrong_Org", content_type="text/plain;charset=UTF-8")
+        if not ids.same_id(parts[2], sess["user_id"]):
+            return Response(403, raw=b"Bad_Id", content_type="text/plain;charset=UTF-8")
+        c = self._claims(org, sess["user_id"])
+        body = {"id": c["sub"], "asserted_user": True, "user_id": c["user_id"], "organization_id": org.org_id,
+                "username": c["preferred_username"], "nick_name": c["nickname"], "display_name": c["name"],
+                "email": c["email"], "email_verified": True, "first_name": c["given_name"],
+                "last_name": c["family_name"], "timezone": c["zoneinfo"], "photos": c["photos"],
+                "addr_street": None, "addr_city": None, "addr_state": None, "addr_country": None, "addr_zip": None,
+                "mobile_phone": None, "mobile_phone_verified": False, "is_lightning_login_user": False,
+                "status": {"created_date": None, "body": None}, "urls": c["urls"], "active": c["active"],
+                "user_type": c["user_type"], "language": c["language"], "locale": c["locale"],
+                "utcOffset": 0, "last_modified_date": c["updated_at"], "is_app_installed": True}
+        return Response(200, body)
+
+    def _revoke(self, method, query, headers, raw):
+        """POST form token=... (or GET ?token=). Revoking a refresh token revokes its access tokens too; revoking
+        an access token ends that session (Help remoteaccess_revoke_token) [doc]. Unknown token: 400
+        unsupported_token_type "this token type is not supported" [doc example]."""
+        from sfemu.server import Response  # noqa: PLC0415
+
+        if method not in ("POST", "GET"):
+            raise OAuthError("invalid_request", "must use HTTP POST")
+        p = {k: v[0] for k, v in query.items()}
+        if raw:
+            p.update({k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace")).items()})
+        token = p.get("token") or ""
+        org = self.app.org_for_token(token)
+        if org is not None:
+            st = self.state(org)
+            with org.lock:
+                found = st["sessions"].pop(token, None)
+                org.save()
+            self._count(org)
+            if found is not None:
+                return Response(200, raw=b"", content_type="text/plain;charset=UTF-8")
+        for org in self.app.emulator.orgs.values():
+            st = self.state(org)
+            if token in st["refresh"]:
+                with org.lock:
+                    st["refresh"].pop(token, None)
+                    for t in [t for t, s in st["sessions"].items() if s.get("refresh") == token]:
+                        del st["sessions"][t]
+                    org.save()
+                self._count(org)
+                return Response(200, raw=b"", content_type="text/plain;charset=UTF-8")
+        raise OAuthError("unsupported_token_type", "this token type is not supported")
+
+    # password resource (REST sobjects/User/ID/password) ---------------------------------------------------
+    def set_password(self, org, user_id, password):
+        with org.lock:
+            self.state(org)["passwords"][user_id] = _hash(password)
+
+
+def dumps(obj):
+    return json.dumps(obj, separators=(",", ":"))

@@ -39,13 +39,15 @@ def auth_argument_spec():
 class SalesforceModule(AnsibleModule):
     """AnsibleModule with the connection/auth options merged in and check mode always supported."""
 
-    def __init__(self, argument_spec=None, **kwargs):
+    def __init__(self, argument_spec=None, register_tokens=True, **kwargs):
         spec = auth_argument_spec()
         spec.update(argument_spec or {})
         kwargs.setdefault('supports_check_mode', True)
         super().__init__(argument_spec=spec, **kwargs)
         self.step = 'connecting to Salesforce'
         self._client = None
+        # sf_login returns the token on purpose (its task must carry no_log); every other module masks it.
+        self._register_tokens = register_tokens
         self.check_libraries()
         try:
             validate(self.params)
@@ -63,7 +65,8 @@ class SalesforceModule(AnsibleModule):
     def client(self):
         """The run's SalesforceClient (created on first use; authentication happens on its first request)."""
         if self._client is None:
-            self._client = SalesforceClient(self.params, register_secret=self.no_log_values.add)
+            register = self.no_log_values.add if self._register_tokens else None
+            self._client = SalesforceClient(self.params, register_secret=register)
         return self._client
 
     @property

@@ -1,0 +1,228 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""sf_object_permission: read (one composite), validate, plan, batched writes.
+
+FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
+
+Read: one composite with the PermissionSet query and its ObjectPerms/FieldPerms child subqueries, the
+ObjectPermissions describe (its SobjectType restricted picklist lists the objects that can carry permissions) and
+the describe of each object whose fields are managed.  Write: at most one sObject Collections call each for
+update, create and delete (200 rows per call).  Revoking is deleting the row: Salesforce deletes an all-false
+ObjectPermissions row by itself, and FieldPermissions needs read at minimum, so an all-false write is never sent.
+"""
+
+from .client import soql_quote
+from .errors import InputError, SalesforceError
+from .permissions import (FIELD_LEVELS, OBJECT_FLAGS, check_field, field_level, field_row_fields, object_closure, object_row_fields,
+                          object_row_flags, picklist_values)
+from .planning import did_you_mean
+
+OBJ_FIELDS = ', '.join(['Id', 'SobjectType'] + [f for _n, f in OBJECT_FLAGS])
+FIELD_FIELDS = 'Id, SobjectType, Field, PermissionsRead, PermissionsEdit'
+
+
+def _synthetic(row):
+    # Rows implied by View All Data / Modify All Data come back with Ids starting 000 and cannot be written.
+    return str(row.get('Id') or '').startswith('000')
+
+
+def _children(client, parent, rel):
+    sub = parent.get(rel) or {}
+    records = list(sub.get('records') or [])
+    while not sub.get('done', True) and sub.get('nextRecordsUrl'):
+        sub = client.get(sub['nextRecordsUrl'])
+        records.extend(sub.get('records') or [])
+    return records
+
+
+def read(client, name, objects):
+    """Return (permission set row or None, ObjectPermissions describe, {object lower: describe or SalesforceError})."""
+    subs = [
+        client.sub_query('ps', 'SELECT Id, Name, IsOwnedByProfile, (SELECT %s FROM ObjectPerms), (SELECT %s FROM FieldPerms) '
+                               'FROM PermissionSet WHERE Name = %s' % (OBJ_FIELDS, FIELD_FIELDS, soql_quote(name))),
+    ]
+    if client.cached_describe('ObjectPermissions') is None:
+        subs.append(client.sub_describe('targets', 'ObjectPermissions'))
+    wanted = []
+    for obj in objects:
+        if obj.get('fields') and obj['name'].lower() not in wanted and client.cached_describe(obj['name']) is None:
+            wanted.append(obj['name'].lower())
+    for index, obj_name in enumerate(wanted):
+        subs.append(client.sub_describe('d%d' % index, obj_name))
+    res = client.composite(subs, allow_errors=True)
+    for ref in ('ps', 'targets'):
+        if isinstance(res.get(ref), SalesforceError):
+            raise res[ref]
+    if 'targets' in res:
+        client.remember_describe('ObjectPermissions', res['targets'])
+    describes = {}
+    for index, obj_name in enumerate(wanted):
+        body = res.get('d%d' % index)
+        if isinstance(body, dict):
+            client.remember_describe(obj_name, body)
+        describes[obj_name] = body
+    for obj in objects:
+        key = obj['name'].lower()
+        if key not in describes and client.cached_describe(key) is not None:
+            describes[key] = client.cached_describe(key)
+    rows = res['ps'].get('records') or []
+    row = rows[0] if rows else None
+    if row is not None:
+        row = dict(row, ObjectPerms=_children(client, row, 'ObjectPerms'), FieldPerms=_children(client, row, 'FieldPerms'))
+    return row, client.cached_describe('ObjectPermissions'), describes
+
+
+def validate(objects, targets_describe, describes):
+    """Canonicalise names and check them before any write.
+
+    :returns: list of ``(object name, {flag: bool} closed, implied flags, {canonical field: level})``.
+    """
+    targets = picklist_values(targets_describe or {}, 'SobjectType')
+    by_lower = dict((t.lower(), t) for t in targets)
+    problems, plan, seen = [], [], set()
+    for obj in objects:
+        raw = obj['name']
+        canonical = by_lower.get(raw.lower()) if targets else raw
+        if canonical is None:
+            problems.append('object %r is unknown or cannot carry object permissions (not in ObjectPermissions.SobjectType).%s'
+                            % (raw, did_you_mean(raw, targets)))
+            continue
+        if canonical.lower() in seen:
+            problems.append('object %s is listed twice.' % canonical)
+            continue
+        seen.add(canonical.lower())
+        flags, implied = object_closure(dict((n, obj.get(n)) for n, _f in OBJECT_FLAGS))
+        fields = {}
+        for fname, level in (obj.get('fields') or {}).items():
+            level = str(level).lower()
+            if level not in FIELD_LEVELS:
+                problems.append('field %s.%s: level %r must be one of %s.' % (canonical, fname, level, ', '.join(FIELD_LEVELS)))
+                continue
+            describe = describes.get(raw.lower())
+            if isinstance(describe, SalesforceError) or describe is None:
+                problems.append('object %s could not be described (%s).' % (canonical, describe))
+                break
+            full, problem = check_field(canonical, fname, level, describe)
+            if problem:
+                problems.append(problem)
+            else:
+                fields[full] = level
+        plan.append((canonical, flags, ['%s.%s' % (canonical, i) for i in implied], fields))
+    if problems:
+        raise InputError('Invalid objects or fields: %s' % ' '.join(problems),
+                         hint='Use API names as in Setup > Object Manager (for example Account, Invoice__c, Account.Industry); '
+                              'field levels are read, edit or none.')
+    return plan
+
+
+def run(module):
+    p = module.params
+    client = module.client
+    module.step = 'reading permissions of permission set %s' % p['permission_set']
+    objects = p['objects'] or []
+    row, targets_describe, describes = read(client, p['permission_set'], objects)
+    plan = validate(objects, targets_describe, describes)
+    result = dict(changed=False, added=[], removed=[], updated=[], implied=[])
+    if row is None:
+        if not module.check_mode:
+            raise InputError('Permission set %s does not exist.' % p['permission_set'],
+                             hint='Create it first with sfops.salesforce.sf_permission_set (run that task before this one).')
+        module.warn('Permission set %s does not exist yet; reporting every permission as to be added.' % p['permission_set'])
+        row = {'Id': None, 'ObjectPerms': [], 'FieldPerms': []}
+
+    cur_obj = dict((r['SobjectType'], r) for r in row['ObjectPerms'] if not _synthetic(r))
+    cur_fld = dict((r['Field'], r) for r in row['FieldPerms'] if not _synthetic(r))
+    creates, updates, deletes = [], [], []
+    before, after = {}, {}
+    listed_objects = set()
+    for obj, flags, implied, fields in plan:
+        listed_objects.add(obj)
+        result['implied'].extend(implied)
+        _plan_object(obj, flags, cur_obj.get(obj), row['Id'], creates, updates, deletes, result, before, after)
+        for full, level in fields.items():
+            _plan_field(obj, full, level, cur_fld.get(full), row['Id'], creates, updates, deletes, result, before, after)
+        if p['purge_fields']:
+            for full, frow in cur_fld.items():
+                if full.split('.', 1)[0] == obj and full not in fields:
+                    _plan_field(obj, full, 'none', frow, row['Id'], creates, updates, deletes, result, before, after)
+    if p['purge_objects']:
+        for obj, orow in cur_obj.items():
+            if obj not in listed_objects:
+                _plan_object(obj, {}, orow, row['Id'], creates, updates, deletes, result, before, after)
+        for full, frow in cur_fld.items():
+            # Field permissions of an object that is not listed go with it: access to that object is being purged.
+            if full.split('.', 1)[0] not in listed_objects:
+                _plan_field(full.split('.', 1)[0], full, 'none', frow, row['Id'], creates, updates, deletes, result, before, after)
+
+    result['object_permissions'], result['field_permissions'] = _after_state(cur_obj, cur_fld, after)
+    if creates or updates or deletes:
+        result['changed'] = True
+        if module.diff_mode:
+            result['diff'] = {'before': before, 'after': after}
+        if not module.check_mode:
+            module.step = 'writing permissions of permission set %s' % p['permission_set']
+            if updates:
+                client.collections_update(updates)
+            if creates:
+                client.collections_create(creates)
+            if deletes:
+                client.collections_delete(deletes)
+    return result
+
+
+def _plan_object(obj, flags, current, parent_id, creates, updates, deletes, result, before, after):
+    want = any(flags.values())
+    if current is None:
+        if want:
+            creates.append(dict({'attributes': {'type': 'ObjectPermissions'}, 'ParentId': parent_id, 'SobjectType': obj}, **object_row_fields(flags)))
+            result['added'].append(obj)
+            before[obj], after[obj] = None, flags
+        return
+    have = object_row_flags(current)
+    if not want:
+        deletes.append(current['Id'])
+        result['removed'].append(obj)
+        before[obj], after[obj] = have, None
+    elif have != flags:
+        updates.append(dict({'attributes': {'type': 'ObjectPermissions'}, 'Id': current['Id']}, **object_row_fields(flags)))
+        result['updated'].append(obj)
+        changed = [k for k in flags if flags[k] != have[k]]
+        before[obj] = dict((k, have[k]) for k in changed)
+        after[obj] = dict((k, flags[k]) for k in changed)
+
+
+def _plan_field(obj, full, level, current, parent_id, creates, updates, deletes, result, before, after):
+    have = field_level(current) if current else 'none'
+    if have == level:
+        return
+    if current is None:
+        creates.append(dict({'attributes': {'type': 'FieldPermissions'}, 'ParentId': parent_id, 'SobjectType': obj, 'Field': full},
+                            **field_row_fields(level)))
+        result['added'].append(full)
+    elif level == 'none':
+        deletes.append(current['Id'])
+        result['removed'].append(full)
+    else:
+        updates.append(dict({'attributes': {'type': 'FieldPermissions'}, 'Id': current['Id']}, **field_row_fields(level)))
+        result['updated'].append(full)
+    before[full], after[full] = have, level
+
+
+def _after_state(cur_obj, cur_fld, after):
+    """Current rows with the planned changes applied (the would-be state in check mode)."""
+    objects = dict((k, object_row_flags(v)) for k, v in cur_obj.items())
+    fields = dict((k, field_level(v)) for k, v in cur_fld.items())
+    for key, value in after.items():
+        if '.' in key:
+            if value == 'none':
+                fields.pop(key, None)
+            else:
+                fields[key] = value
+        elif value is None:
+            objects.pop(key, None)
+        else:
+            merged = objects.get(key) or dict((n, False) for n, _f in OBJECT_FLAGS)
+            merged.update(value)
+            objects[key] = merged
+    return objects, fields

@@ -1,0 +1,176 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""sf_org_info: gather org facts in as few requests as possible.
+
+FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
+
+Everything gathered goes into one composite (split only where Salesforce's limit of 5 queries per composite
+forces it).  The version list lives outside ``/services/data/vXX.X/`` so it cannot be a composite subrequest and
+costs one GET.  System permissions of permission sets need the PermissionSet describe first, then one composite of
+queries over slices of the Permissions* fields (a single 400-field SELECT would exceed the URL limit).
+"""
+
+from .client import soql_in
+from .permissions import PREFIX, field_level, object_row_flags, strip_prefix
+from .object_permissions import FIELD_FIELDS, OBJ_FIELDS
+
+GATHER = ('organization', 'versions', 'limits', 'licenses', 'users', 'permission_sets', 'connected_apps')
+DEFAULT_GATHER = ['organization', 'versions', 'limits', 'licenses']
+PERM_SLICE = 90  # Permissions* fields per query: keeps each query URL well under Salesforce's 16 KB URI limit
+
+
+def _where(field, values, base=None):
+    clauses = [base] if base else []
+    if values:
+        clauses.append('%s IN %s' % (field, soql_in(values)))
+    return (' WHERE ' + ' AND '.join(clauses)) if clauses else ''
+
+
+def _records(body):
+    return (body or {}).get('records') or []
+
+
+def _name(row, rel, field='Name'):
+    return ((row or {}).get(rel) or {}).get(field)
+
+
+def build_subrequests(client, params, gather):
+    subs = []
+    if 'organization' in gather:
+        subs.append(client.sub_query('organization', 'SELECT Id, Name, OrganizationType, IsSandbox, InstanceName FROM Organization'))
+    if 'limits' in gather:
+        subs.append(client.sub_get('limits', 'limits'))
+    if 'licenses' in gather:
+        subs.append(client.sub_query('user_licenses', 'SELECT Id, Name, Status, TotalLicenses, UsedLicenses FROM UserLicense'))
+        subs.append(client.sub_query('psl', 'SELECT Id, MasterLabel, DeveloperName, Status, TotalLicenses, UsedLicenses FROM PermissionSetLicense'))
+    if 'users' in gather:
+        subs.append(client.sub_query('users', 'SELECT Id, Username, Name, Email, IsActive, UserType, Profile.Name, LastLoginDate, '
+                                              '(SELECT PermissionSetId, PermissionSet.Name, PermissionSet.IsOwnedByProfile FROM PermissionSetAssignments) '
+                                              'FROM User%s' % _where('Username', params.get('usernames'))))
+    if 'permission_sets' in gather:
+        subs.append(client.sub_describe('ps_describe', 'PermissionSet'))
+        subs.append(client.sub_query('permission_sets', 'SELECT Id, Name, Label, Description, LicenseId, (SELECT %s FROM ObjectPerms), '
+                                                        '(SELECT %s FROM FieldPerms), (SELECT AssigneeId, Assignee.Username FROM Assignments) '
+                                                        'FROM PermissionSet%s' % (OBJ_FIELDS, FIELD_FIELDS, _ps_where(params))))
+    if 'connected_apps' in gather:
+        subs.append(client.sub_query('apps', 'SELECT Id, Name, OptionsAllowAdminApprovedUsersOnly, OptionsRefreshTokenValidityMetric, '
+                                             'RefreshTokenValidityPeriod FROM ConnectedApplication%s'
+                                             % _where('Name', params.get('connected_app_names'))))
+        subs.append(client.sub_query('tokens', 'SELECT Id, AppName, UserId, User.Username, UseCount, LastUsedDate FROM OauthToken%s'
+                                               % _where('AppName', params.get('connected_app_names'))))
+        subs.append(client.sub_query('access', "SELECT Id, ParentId, Parent.Name, SetupEntityId FROM SetupEntityAccess "
+                                               "WHERE SetupEntityType = 'ConnectedApplication'"))
+    return subs
+
+
+def _ps_where(params):
+    return _where('Name', params.get('permission_set_names'), base='IsOwnedByProfile = false')
+
+
+def gather_facts(client, params):
+    gather = list(params.get('gather') or DEFAULT_GATHER)
+    org = {}
+    res = client.composite(build_subrequests(client, params, gather)) if set(gather) - {'versions'} else {}
+    if 'organization' in gather:
+        row = _records(res['organization'])[0]
+        org['organization'] = {'id': row['Id'], 'name': row.get('Name'), 'edition': row.get('OrganizationType'),
+                               'is_sandbox': row.get('IsSandbox'), 'instance': row.get('InstanceName')}
+    if 'versions' in gather:
+        versions = client.get('/services/data/') or []
+        available = [v['version'] for v in versions]
+        org['versions'] = {'in_use': client.api_version, 'available': available,
+                           'latest': max(available, key=float) if available else None}
+    if 'limits' in gather:
+        daily = res['limits'].get('DailyApiRequests') or {}
+        org['limits'] = {'daily_api_requests': {'max': daily.get('Max'), 'remaining': daily.get('Remaining'),
+                                                'used': (daily['Max'] - daily['Remaining']) if 'Max' in daily and 'Remaining' in daily else None},
+                         'all': res['limits']}
+    if 'licenses' in gather:
+        org['licenses'] = {
+            'user_licenses': [_licence(r, r.get('Name'), None) for r in _records(res['user_licenses'])],
+            'permission_set_licenses': [_licence(r, r.get('MasterLabel'), r.get('DeveloperName')) for r in _records(res['psl'])],
+        }
+    if 'users' in gather:
+        org['users'] = [_user(r) for r in _records(res['users'])]
+    if 'permission_sets' in gather:
+        org['permission_sets'] = _permission_sets(client, params, res)
+    if 'connected_apps' in gather:
+        org['connected_apps'] = _connected_apps(params, res)
+    return org
+
+
+def _licence(row, name, developer_name):
+    total, used = row.get('TotalLicenses'), row.get('UsedLicenses')
+    out = {'id': row['Id'], 'name': name, 'status': row.get('Status'), 'total': total, 'used': used,
+           'available': (total - used) if total is not None and used is not None else None}
+    if developer_name is not None:
+        out['developer_name'] = developer_name
+    return out
+
+
+def _user(row):
+    assignments = _records(row.get('PermissionSetAssignments'))
+    return {'id': row['Id'], 'username': row.get('Username'), 'name': row.get('Name'), 'email': row.get('Email'),
+            'is_active': row.get('IsActive'), 'user_type': row.get('UserType'), 'profile': _name(row, 'Profile'),
+            'last_login': row.get('LastLoginDate'),
+            'permission_sets': sorted(_name(a, 'PermissionSet') for a in assignments if not (a.get('PermissionSet') or {}).get('IsOwnedByProfile'))}
+
+
+def _permission_sets(client, params, res):
+    rows = _records(res['permission_sets'])
+    perm_fields = sorted(f['name'] for f in res['ps_describe'].get('fields') or []
+                         if f.get('name', '').startswith(PREFIX) and f.get('type') == 'boolean')
+    enabled = dict((r['Id'], []) for r in rows)
+    if rows and perm_fields:
+        subs = []
+        for index in range(0, len(perm_fields), PERM_SLICE):
+            subs.append(client.sub_query('perms%d' % index, 'SELECT Id, %s FROM PermissionSet%s'
+                                         % (', '.join(perm_fields[index:index + PERM_SLICE]), _ps_where(params))))
+        for body in client.composite(subs).values():
+            for rec in _records(body):
+                enabled.setdefault(rec['Id'], []).extend(strip_prefix(k) for k, v in rec.items() if k.startswith(PREFIX) and v is True)
+    out = []
+    for row in rows:
+        out.append({
+            'id': row['Id'], 'name': row['Name'], 'label': row.get('Label'), 'description': row.get('Description'),
+            'license_id': row.get('LicenseId'), 'system_permissions': sorted(enabled.get(row['Id'], [])),
+            'object_permissions': dict((r['SobjectType'], object_row_flags(r)) for r in _records(row.get('ObjectPerms'))),
+            'field_permissions': dict((r['Field'], field_level(r)) for r in _records(row.get('FieldPerms'))),
+            'assignments': sorted(_name(a, 'Assignee', 'Username') or a.get('AssigneeId') for a in _records(row.get('Assignments'))),
+        })
+    return out
+
+
+def _connected_apps(params, res):
+    apps = {}
+    by_id = {}
+    for row in _records(res['apps']):
+        apps[row['Name']] = {'name': row['Name'], 'id': row['Id'], 'installed': True,
+                             'admin_approved_users_only': row.get('OptionsAllowAdminApprovedUsersOnly'),
+                             'refresh_token_validity_period': row.get('RefreshTokenValidityPeriod'),
+                             'refresh_token_validity_by_inactivity': row.get('OptionsRefreshTokenValidityMetric'),
+                             'oauth_users': [], 'oauth_use_count': 0, 'permission_sets': []}
+        by_id[row['Id']] = apps[row['Name']]
+    for tok in _records(res['tokens']):
+        name = tok.get('AppName')
+        # Used but not installed: the app only shows up through the OAuth tokens of its users.
+        app = apps.setdefault(name, {'name': name, 'id': None, 'installed': False, 'admin_approved_users_only': None,
+                                     'refresh_token_validity_period': None, 'refresh_token_validity_by_inactivity': None,
+                                     'oauth_users': [], 'oauth_use_count': 0, 'permission_sets': []})
+        user = _name(tok, 'User', 'Username') or tok.get('UserId')
+        if user not in app['oauth_users']:
+            app['oauth_users'].append(user)
+        app['oauth_use_count'] += tok.get('UseCount') or 0
+    for acc in _records(res['access']):
+        app = by_id.get(acc.get('SetupEntityId'))
+        if app is not None:
+            app['permission_sets'].append(_name(acc, 'Parent') or acc.get('ParentId'))
+    wanted = params.get('connected_app_names')
+    out = [apps[k] for k in sorted(apps, key=str) if not wanted or k in wanted]
+    for app in out:
+        app['oauth_users'].sort(key=str)
+        app['permission_sets'].sort(key=str)
+    return out
+
+

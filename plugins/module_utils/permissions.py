@@ -1,0 +1,173 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Permission names and rules: system permissions (Setup label <-> API name), object and field permission closure.
+
+FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
+
+Pure functions over describe results; nothing here talks to Salesforce.
+"""
+
+from .errors import InputError
+from .planning import closure, did_you_mean
+
+PREFIX = 'Permissions'
+
+# Dependencies Salesforce enforces on PermissionSet system permissions through the API: it does not enable them
+# for you, it rejects the write with FIELD_INTEGRITY_EXCEPTION "Permission X depends on permission(s): Y".
+# Keys and values are API names without the "Permissions" prefix.  Keep aligned with sfemu/docs/rules.md.
+SYSTEM_DEPENDENCIES = {
+    # [real] jsforce issue #749: "Permission ManageUsers depends on permission(s): ViewRoles".
+    'ManageUsers': ('ViewRoles',),
+    # [doc] Salesforce Help 000321298: Modify All Data grants View All Data and View Setup and Configuration;
+    # the permission editor enables them together and the API rejects Modify All Data without them.
+    'ModifyAllData': ('ViewAllData', 'ViewSetup'),
+    # [infer] the permission editor enables API Enabled with API Only User; without API access the user could not log in.
+    'ApiUserOnly': ('ApiEnabled',),
+}
+
+# Permissions that exist only from some API version on: named in the error when the describe in use lacks them.
+# [doc] Summer '26 field reference lists PermissionsCanApproveUninstalledApps (see shared reference 1.2).
+INTRODUCED_IN = {
+    'CanApproveUninstalledApps': ('Approve Uninstalled Connected Apps', '67.0'),
+}
+
+# ObjectPermissions flags: option name -> field.  Rules from the Object Reference (ObjectPermissions field
+# descriptions): create/edit/view_all need read, delete needs read and edit, modify_all needs read, edit, delete
+# and view_all.
+OBJECT_FLAGS = (
+    ('read', 'PermissionsRead'),
+    ('create', 'PermissionsCreate'),
+    ('edit', 'PermissionsEdit'),
+    ('delete', 'PermissionsDelete'),
+    ('view_all', 'PermissionsViewAllRecords'),
+    ('modify_all', 'PermissionsModifyAllRecords'),
+)
+OBJECT_REQUIRES = {
+    'create': ('read',),
+    'edit': ('read',),
+    'delete': ('read', 'edit'),
+    'view_all': ('read',),
+    'modify_all': ('read', 'edit', 'delete', 'view_all'),
+}
+FIELD_LEVELS = ('none', 'read', 'edit')
+
+
+def strip_prefix(field_name):
+    return field_name[len(PREFIX):] if field_name.startswith(PREFIX) else field_name
+
+
+class SystemPermissionCatalog(object):
+    """System permissions of PermissionSet as the describe of the API version in use reports them."""
+
+    def __init__(self, describe, api_version):
+        self.api_version = api_version
+        self.labels = {}  # API name (no prefix) -> label
+        self.updateable = set()
+        for field in describe.get('fields') or []:
+            name = field.get('name') or ''
+            if not name.startswith(PREFIX) or field.get('type') != 'boolean':
+                continue
+            short = strip_prefix(name)
+            self.labels[short] = field.get('label') or short
+            if field.get('updateable', True):
+                self.updateable.add(short)
+        self._index = {}
+        for short, label in self.labels.items():
+            for key in (short, PREFIX + short, label):
+                self._index.setdefault(key.lower(), short)
+
+    def __contains__(self, short):
+        return short in self.labels
+
+    def resolve(self, name):
+        """``API Enabled`` / ``ApiEnabled`` / ``PermissionsApiEnabled`` -> ``ApiEnabled``; None when unknown."""
+        return self._index.get(str(name).strip().lower())
+
+    def resolve_all(self, names):
+        """Resolve every name or raise one InputError listing all unknown names with close matches."""
+        resolved, problems = [], []
+        for name in names:
+            short = self.resolve(name)
+            if short is None:
+                problems.append(self._unknown(name))
+            elif short not in self.updateable:
+                problems.append('%r (%s) is read-only on PermissionSet and cannot be granted.' % (name, PREFIX + short))
+            elif short not in resolved:
+                resolved.append(short)
+        if problems:
+            raise InputError('Unknown system permission(s) for API %s: %s' % (self.api_version, ' '.join(problems)),
+                             hint='Use the Setup label (for example "API Enabled") or the API name (ApiEnabled or PermissionsApiEnabled) '
+                                  'as listed by GET sobjects/PermissionSet/describe for this api_version.')
+        return resolved
+
+    def _unknown(self, name):
+        key = strip_prefix(str(name).strip()).replace(' ', '').lower()
+        for short, (label, version) in INTRODUCED_IN.items():
+            if key in (short.lower(), label.replace(' ', '').lower()):
+                return '%r exists only from API %s on (field %s%s); this org answered for API %s: set api_version to %s or later.' % (
+                    name, version, PREFIX, short, self.api_version, version)
+        candidates = list(self.labels) + list(self.labels.values())
+        return '%r is not a PermissionSet permission.%s' % (name, did_you_mean(name, candidates))
+
+    def with_dependencies(self, shorts):
+        """(needed, implied): the dependency closure, restricted to permissions this org knows."""
+        requires = dict((k, [d for d in v if d in self.labels]) for k, v in SYSTEM_DEPENDENCIES.items())
+        return closure(shorts, requires)
+
+    def dependents_of(self, shorts):
+        """Permissions that require any of ``shorts`` (so they cannot stay on when those go)."""
+        return sorted(k for k, deps in SYSTEM_DEPENDENCIES.items() if set(deps) & set(shorts))
+
+
+def object_closure(flags):
+    """Apply the ObjectPermissions rules to ``{flag: bool}``; return (closed flags, implied flag names)."""
+    selected = [name for name, _field in OBJECT_FLAGS if flags.get(name)]
+    needed, implied = closure(selected, OBJECT_REQUIRES)
+    return dict((name, name in needed) for name, _field in OBJECT_FLAGS), implied
+
+
+def object_row_flags(row):
+    """ObjectPermissions record -> ``{flag: bool}``."""
+    return dict((name, bool(row.get(field))) for name, field in OBJECT_FLAGS)
+
+
+def object_row_fields(flags):
+    """``{flag: bool}`` -> ObjectPermissions field values."""
+    return dict((field, bool(flags.get(name))) for name, field in OBJECT_FLAGS)
+
+
+def field_level(row):
+    """FieldPermissions record -> 'edit' | 'read' | 'none'."""
+    if row.get('PermissionsEdit'):
+        return 'edit'
+    return 'read' if row.get('PermissionsRead') else 'none'
+
+
+def field_row_fields(level):
+    # Edit requires read (Object Reference, FieldPermissions): 'edit' always carries read.
+    return {'PermissionsRead': level in ('read', 'edit'), 'PermissionsEdit': level == 'edit'}
+
+
+def picklist_values(describe, field_name):
+    for field in describe.get('fields') or []:
+        if field.get('name') == field_name:
+            return [v.get('value') for v in field.get('picklistValues') or [] if v.get('active', True)]
+    return []
+
+
+def check_field(object_name, field_name, level, describe):
+    """Validate one field of ``object_name`` against its describe; return (canonical 'Object.Field', problem or None)."""
+    short = field_name.split('.', 1)[1] if field_name.lower().startswith(object_name.lower() + '.') else field_name
+    fields = dict((f.get('name', '').lower(), f) for f in describe.get('fields') or [])
+    info = fields.get(short.lower())
+    if info is None:
+        names = [f.get('name') for f in describe.get('fields') or []]
+        return '%s.%s' % (object_name, short), 'field %s.%s does not exist.%s' % (object_name, short, did_you_mean(short, names))
+    canonical = '%s.%s' % (describe.get('name') or object_name, info['name'])
+    if not info.get('permissionable', False):
+        return canonical, ('field %s has no field permissions (not permissionable: system, required or master-detail fields are always '
+                           'accessible).' % canonical)
+    if level == 'edit' and (info.get('calculated') or info.get('autoNumber') or not info.get('updateable', True) and not info.get('createable', True)):
+        return canonical, 'field %s is read-only (formula, auto-number or system field): use read, not edit.' % canonical
+    return canonical, None

@@ -1,0 +1,210 @@
+#!/usr/bin/python
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r'''
+module: sf_permission_set
+short_description: Manage a Salesforce permission set and its system permissions
+version_added: 1.0.0
+description:
+  - Create, update or delete a permission set (C(PermissionSet) record) identified by its API name O(name).
+  - Grant system permissions by Setup label or API name; the permissions they depend on are granted too and
+    reported in RV(implied_permissions), because Salesforce rejects a permission whose dependencies are off.
+  - Object and field permissions are managed by M(sfops.salesforce.sf_object_permission); assignments by
+    M(sfops.salesforce.sf_permission_set_assignment).
+  - On a converged org a run costs one token request and one API request (a composite read).
+author:
+  - sfops contributors
+options:
+  name:
+    description:
+      - API name (C(Name)) of the permission set, the identity of the record.
+      - Letters, digits and single underscores, starting with a letter, at most 80 characters.
+    type: str
+    required: true
+  label:
+    description:
+      - Label shown in Setup. Defaults to O(name) when the set is created; left unchanged when omitted later.
+    type: str
+  description:
+    description:
+      - Description. Omit to leave it unchanged; V('') clears it.
+    type: str
+  license:
+    description:
+      - Licence the permission set is restricted to, by name. Either a permission set licence (C(MasterLabel) or
+        C(DeveloperName), for example V(Salesforce API Integration) or V(SalesforceAPIIntegrationPsl)) or a user
+        licence (C(Name)).
+      - Salesforce only sets C(LicenseId) when a permission set is created. A different licence on an existing set
+        fails with a message; delete and recreate the set to change it. Omit it to leave the licence unmanaged.
+    type: str
+  system_permissions:
+    description:
+      - System permissions to grant, by Setup label (V(API Enabled)) or API name (V(ApiEnabled) or
+        V(PermissionsApiEnabled)), resolved against C(GET sobjects/PermissionSet/describe) of O(api_version).
+      - Unknown names fail before any change, with close matches; a permission that only exists in a later API
+        version (for example V(Approve Uninstalled Connected Apps), API 67.0) says so.
+      - Permissions not listed are kept unless O(purge_system_permissions=true). Omit to leave them unmanaged.
+    type: list
+    elements: str
+  purge_system_permissions:
+    description:
+      - Turn off every system permission that is not in O(system_permissions) (or implied by them).
+      - With O(system_permissions) omitted or empty this turns off all system permissions of the set.
+    type: bool
+    default: false
+  state:
+    description:
+      - V(present) creates or updates the set; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  remove_assignments:
+    description:
+      - With O(state=absent), delete the assignments of the set first (in one batch). Without it, deleting an
+        assigned set fails before any change, because Salesforce refuses it.
+    type: bool
+    default: false
+notes:
+  - Permission sets owned by a profile cannot be managed through the API; the module fails clearly on them.
+  - The authenticated user needs C(Manage Profiles and Permission Sets) and C(View Setup and Configuration).
+seealso:
+  - module: sfops.salesforce.sf_object_permission
+  - module: sfops.salesforce.sf_permission_set_assignment
+  - module: sfops.salesforce.sf_org_info
+  - name: PermissionSet (Object Reference)
+    description: Fields and rules of the PermissionSet object.
+    link: https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_permissionset.htm
+extends_documentation_fragment:
+  - sfops.salesforce.auth
+  - sfops.salesforce.attributes
+  - sfops.salesforce.attributes.action_group
+'''
+
+EXAMPLES = r'''
+- name: Least-privilege permission set for an API-only integration user
+  sfops.salesforce.sf_permission_set:
+    name: Integration_API_Access
+    label: Integration API access
+    description: Managed by Ansible - API access for the integration user
+    license: Salesforce API Integration
+    system_permissions:
+      - API Enabled
+      - ApiUserOnly
+    purge_system_permissions: true
+
+- name: Set credentials once for all modules of the collection
+  module_defaults:
+    group/sfops.salesforce.salesforce:
+      auth_method: jwt_bearer
+      login_url: https://login.salesforce.com
+      client_id: "{{ sf_client_id }}"
+      username: "{{ sf_username }}"
+      private_key_file: "{{ sf_private_key_file }}"
+  block:
+    - name: Report drift without changing anything (run with --check --diff)
+      sfops.salesforce.sf_permission_set:
+        name: Integration_API_Access
+        system_permissions: [ApiEnabled]
+
+- name: Remove the permission set, unassigning it first
+  sfops.salesforce.sf_permission_set:
+    name: Integration_API_Access
+    state: absent
+    remove_assignments: true
+'''
+
+RETURN = r'''
+permission_set:
+  description:
+    - The permission set after the run (in check mode, as it would be). V(null) when absent.
+    - RV(permission_set.id) is V(null) in check mode when the set would be created.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Record Id.
+      type: str
+      sample: 0PS5g000004ABCDGA4
+    name:
+      description: API name.
+      type: str
+      sample: Integration_API_Access
+    label:
+      description: Label.
+      type: str
+      sample: Integration API access
+    description:
+      description: Description.
+      type: str
+    license:
+      description: Name of the licence (permission set licence label or user licence name), V(null) when none.
+      type: str
+      sample: Salesforce API Integration
+    license_id:
+      description: Id of the licence.
+      type: str
+    system_permissions:
+      description: API names (without the C(Permissions) prefix) of the system permissions that are on.
+      type: list
+      elements: str
+      sample: [ApiEnabled, ApiUserOnly]
+    assignments:
+      description: Number of users the set is assigned to.
+      type: int
+      sample: 1
+  sample:
+    id: 0PS5g000004ABCDGA4
+    name: Integration_API_Access
+    label: Integration API access
+    description: null
+    license: Salesforce API Integration
+    license_id: 0PL5g0000008OIAGA2
+    system_permissions: [ApiEnabled, ApiUserOnly]
+    assignments: 1
+added_permissions:
+  description: System permissions turned on by this run (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [ApiEnabled]
+removed_permissions:
+  description: System permissions turned off by this run because of O(purge_system_permissions).
+  returned: always
+  type: list
+  elements: str
+  sample: [ViewSetup]
+implied_permissions:
+  description: Permissions added because a requested permission depends on them (whether or not they were already on).
+  returned: always
+  type: list
+  elements: str
+  sample: [ViewRoles]
+removed_assignments:
+  description: Number of assignments deleted before the set (O(state=absent) with O(remove_assignments=true)).
+  returned: when O(state=absent) and the set existed
+  type: int
+  sample: 0
+'''
+
+from ansible_collections.sfops.salesforce.plugins.module_utils.module import SalesforceModule
+from ansible_collections.sfops.salesforce.plugins.module_utils.permission_sets import run
+
+
+def main():
+    module = SalesforceModule(argument_spec=dict(
+        name=dict(type='str', required=True),
+        label=dict(type='str'),
+        description=dict(type='str'),
+        license=dict(type='str'),
+        system_permissions=dict(type='list', elements='str'),
+        purge_system_permissions=dict(type='bool', default=False),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        remove_assignments=dict(type='bool', default=False),
+    ))
+    module.execute(run)
+
+
+if __name__ == '__main__':
+    main()

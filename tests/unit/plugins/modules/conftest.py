@@ -1,0 +1,36 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.sfops.salesforce.tests.unit.fake_salesforce import FakeOrg, install
+
+AUTH = {'auth_method': 'client_credentials', 'client_id': 'CID', 'client_secret': 'CLIENT-SECRET-VALUE',
+        'instance_url': 'https://fake.my.salesforce.com', 'retries': 0}
+
+
+@pytest.fixture
+def org(monkeypatch):
+    return install(monkeypatch, FakeOrg())
+
+
+@pytest.fixture
+def run_module(capsys):
+    """Run a module's main() with args (auth merged in); return (result dict, printed output)."""
+
+    def _run(main, args, check_mode=False, diff=True):
+        full = dict(AUTH, **args)
+        full['_ansible_check_mode'] = check_mode
+        full['_ansible_diff'] = diff
+        with patch_module_args(full):
+            with pytest.raises(SystemExit):
+                main()
+        out = capsys.readouterr().out
+        return json.loads(out), out
+
+    return _run

@@ -793,3 +793,39 @@ def test_performance_subquery_and_parent_paths():
     assert total == 600 and recs[0]["Parent"]["Name"] == "ps_0"
     ms = _best_ms(lambda: run_query(soql2, c, V))
     assert ms < 40, f"{ms:.2f} ms"
+
+
+def test_child_relationship_two_tuple_echoes_name_as_written(cat):
+    # A catalog whose child_relationship returns only (child_object, child_field), the base protocol.
+    class TwoTuple:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def object_info(self, name):
+            info = self.inner.object_info(name)
+            if info is None or info.name != "PermissionSet":
+                return info
+
+            class Wrapped:
+                pass
+
+            w = Wrapped()
+            w.name, w.fields, w.field = info.name, info.fields, info.field
+            w.child_relationship = lambda rel: (lambda r: r and r[:2])(info.child_relationship(rel))
+            return w
+
+        def rows(self, name):
+            return self.inner.rows(name)
+
+        def row_by_id(self, rid):
+            return self.inner.row_by_id(rid)
+
+    _, recs = run_query("SELECT Name, (SELECT SobjectType FROM objectPERMS ORDER BY SobjectType) FROM PermissionSet "
+                        "WHERE Name = 'Planhat_Integration'", TwoTuple(cat[0]), V)
+    assert [r["SobjectType"] for r in recs[0]["objectPERMS"]["records"]] == ["Account", "Contact"]
+
+
+def test_object_named_like_a_keyword(cat):
+    # Group and Order are real sObjects: they must reach the catalog (here: unknown -> INVALID_TYPE, not a parse error)
+    assert err(cat, "SELECT Id FROM Group").error_code == "INVALID_TYPE"
+    assert err(cat, "SELECT Id FROM Order WHERE Id != null").error_code == "INVALID_TYPE"

@@ -1,0 +1,480 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Users and permission-set-licence assignments: read, plan, apply (for sf_user).
+
+FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
+
+Salesforce facts relied on (shared/reference/salesforce-api.md section 5):
+- User records can never be deleted; ``state=absent`` deactivates (``IsActive=false``).
+- Freezing is ``UserLogin.IsFrozen`` (UserLogin supports query and update only).
+- An integration user has the "Salesforce Integration" user licence (profile "Minimum Access - API Only
+  Integrations") and needs the "Salesforce API Integration" permission set licence before any permission set that
+  grants object access, so the licence is assigned in the same all-or-none composite call that creates the user.
+- Usernames are unique across every Salesforce org (DUPLICATE_USERNAME).
+- REST has no EmailHeader, so creating a user over REST sends no welcome e-mail; ``DELETE .../password`` resets the
+  password and e-mails a reset link, ``POST .../password`` sets one silently.
+"""
+
+import re
+import secrets
+import string
+from urllib.parse import quote
+
+from .client import SalesforceClient, soql_quote
+from .errors import InputError, SalesforceError
+from .module import SalesforceModule
+from .planning import did_you_mean
+
+INTEGRATION_PROFILE = 'Minimum Access - API Only Integrations'
+INTEGRATION_LICENSE = 'Salesforce Integration'
+INTEGRATION_PSL = 'SalesforceAPIIntegrationPsl'
+
+# option -> User field; only options the task sets are compared (None = unmanaged).
+FIELDS = {
+    'email': 'Email', 'first_name': 'FirstName', 'last_name': 'LastName', 'alias': 'Alias',
+    'time_zone': 'TimeZoneSidKey', 'locale': 'LocaleSidKey', 'language': 'LanguageLocaleKey',
+    'email_encoding': 'EmailEncodingKey', 'is_active': 'IsActive',
+}
+# Used only when creating: an existing user keeps its own values unless the task sets them, so a default can never
+# cause drift on users created elsewhere.
+CREATE_DEFAULTS = {'time_zone': 'GMT', 'locale': 'en_US', 'language': 'en_US', 'email_encoding': 'UTF-8'}
+
+USER_SOQL = ('SELECT Id, Username, Email, FirstName, LastName, Alias, TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, '
+             'EmailEncodingKey, IsActive, ProfileId, Profile.Name FROM User WHERE Username = %s')
+PROFILE_SOQL = ('SELECT Id, Name, UserLicenseId, UserLicense.Name, UserLicense.TotalLicenses, UserLicense.UsedLicenses '
+                'FROM Profile')
+PSL_SOQL = 'SELECT Id, DeveloperName, MasterLabel, TotalLicenses, UsedLicenses FROM PermissionSetLicense'
+
+
+def derive_alias(first_name, last_name, username):
+    """Salesforce's UI rule of thumb: first initial + last name, lower case, at most 8 characters."""
+    base = ((first_name or '')[:1] + (last_name or '')).lower()
+    base = re.sub(r'[^a-z0-9]', '', base)
+    if not base:
+        base = re.sub(r'[^a-z0-9]', '', username.split('@')[0].lower())
+    return base[:8] or 'user'
+
+
+def generate_password(length=24):
+    """A random password that meets every Salesforce complexity policy (upper, lower, digit, special)."""
+    alphabet = string.ascii_letters + string.digits + '!#$%-_=+'
+    while True:
+        value = ''.join(secrets.choice(alphabet) for _ in range(length))
+        if (any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value)
+                and any(c in '!#$%-_=+' for c in value)):
+            return value
+
+
+def _records(answer, ref):
+    body = answer.get(ref)
+    if body is None or isinstance(body, SalesforceError):
+        return []
+    return body.get('records') or []
+
+
+def ref_query(client, ref, soql):
+    """A composite query subrequest whose ``@{...}`` references stay literal (Salesforce resolves them in the URL
+    before decoding; an encoded ``%40%7B`` would reach SOQL as text)."""
+    parts = re.split(r'(@\{[^}]+\})', soql)
+    encoded = ''.join(p if p.startswith('@{') else quote(p, safe='') for p in parts)
+    return {'method': 'GET', 'url': '%s/query?q=%s' % (client.base, encoded), 'referenceId': ref}
+
+
+def read_state(client, username, need_profiles):
+    """One composite call: the user, its UserLogin and PSL assignments (by reference), profiles and PSLs with counts."""
+    subs = [client.sub_query('user', USER_SOQL % soql_quote(username)),
+            # References make these depend on the user query; when there is no user they fail and are ignored.
+            ref_query(client, 'login', "SELECT Id, IsFrozen FROM UserLogin WHERE UserId = '@{user.records[0].Id}'"),
+            ref_query(client, 'psla', 'SELECT Id, PermissionSetLicenseId FROM PermissionSetLicenseAssign '
+                                     "WHERE AssigneeId = '@{user.records[0].Id}'"),
+            client.sub_query('psl', PSL_SOQL)]
+    if need_profiles:
+        subs.append(client.sub_query('profiles', PROFILE_SOQL))
+    answer = client.composite(subs, allow_errors=True)
+    for ref in ('user', 'psl', 'profiles'):
+        if isinstance(answer.get(ref), SalesforceError):
+            raise answer[ref]
+    users = _records(answer, 'user')
+    user = users[0] if users else None
+    if user is not None:
+        for ref in ('login', 'psla'):
+            if isinstance(answer.get(ref), SalesforceError):
+                raise answer[ref]
+    logins = _records(answer, 'login')
+    return {
+        'user': user,
+        'login': logins[0] if logins else None,
+        'psla': _records(answer, 'psla'),
+        'psls': _records(answer, 'psl'),
+        'profiles': _records(answer, 'profiles'),
+    }
+
+
+def find_profile(profiles, name):
+    for prof in profiles:
+        if prof['Name'] == name:
+            return prof
+    folded = [p for p in profiles if p['Name'].lower() == name.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    raise InputError('Unknown profile "%s".%s' % (name, did_you_mean(name, [p['Name'] for p in profiles])),
+                     hint='Give the profile name as Setup shows it.')
+
+
+def find_psl(psls, name):
+    for psl in psls:
+        if name.lower() in ((psl.get('DeveloperName') or '').lower(), (psl.get('MasterLabel') or '').lower()):
+            return psl
+    names = [p.get('DeveloperName') for p in psls] + [p.get('MasterLabel') for p in psls]
+    raise InputError('Unknown permission set licence "%s".%s' % (name, did_you_mean(name, [n for n in names if n])),
+                     hint='Give the DeveloperName or label of a PermissionSetLicense of this org (sf_org_info gather=licenses).')
+
+
+def free_count(total, used):
+    return (total or 0) - (used or 0)
+
+
+def check_user_license(profile):
+    lic = profile.get('UserLicense') or {}
+    free = free_count(lic.get('TotalLicenses'), lic.get('UsedLicenses'))
+    if lic and free < 1:
+        raise InputError('No "%s" user licence is free (%s of %s used), so the user cannot be created or activated.'
+                         % (lic.get('Name'), lic.get('UsedLicenses'), lic.get('TotalLicenses')),
+                         hint='Deactivate an unused user with that licence, or buy more licences; '
+                              'sf_org_info gather=licenses shows the counts.')
+
+
+def check_psl_capacity(psl):
+    free = free_count(psl.get('TotalLicenses'), psl.get('UsedLicenses'))
+    if free < 1:
+        raise InputError('No "%s" permission set licence is free (%s of %s used).'
+                         % (psl.get('MasterLabel') or psl.get('DeveloperName'), psl.get('UsedLicenses'), psl.get('TotalLicenses')),
+                         hint='Remove the licence from a user who no longer needs it (Setup > Users > Permission Set License '
+                              'Assignments), or buy more.')
+
+
+def user_view(user, login, psl_ids, psls, profile_name=None):
+    """The ``user`` return value (option names; no secret is ever part of it)."""
+    if user is None:
+        return {}
+    by_id = dict((p['Id'], p.get('DeveloperName')) for p in psls)
+    view = dict((opt, user.get(field)) for opt, field in FIELDS.items())
+    view.update({'id': user.get('Id'), 'username': user.get('Username'),
+                 'profile': profile_name or (user.get('Profile') or {}).get('Name'),
+                 'frozen': bool(login and login.get('IsFrozen')),
+                 'permission_set_licenses': sorted(by_id.get(i) or i for i in psl_ids)})
+    return view
+
+
+def map_error(err):
+    """Clearer messages for the errors a user task meets most."""
+    if err.error_code == 'DUPLICATE_USERNAME' or (err.records and any(r.get('error_code') == 'DUPLICATE_USERNAME' for r in err.records)):
+        return InputError('The username is already taken. Usernames are unique across ALL Salesforce orgs (every customer, '
+                          'sandboxes included), so it may belong to a user in another org.',
+                          hint='Pick a username that is unique worldwide, for example with your My Domain in it '
+                               '(integration.planhat@yourcompany.com.prod); it need not be a real mailbox.')
+    if err.error_code == 'LICENSE_LIMIT_EXCEEDED':
+        return InputError('Salesforce refused: no licence of the needed type is left (%s).' % err.message,
+                          hint='Free or buy a licence; sf_org_info gather=licenses shows the counts.')
+    return err
+
+
+class UserModule(SalesforceModule):
+    """sf_user's module: its ``username`` option is the managed user, so the login user comes from ``login_username``."""
+
+    def __init__(self, argument_spec=None, **kwargs):
+        super().__init__(argument_spec=argument_spec, **kwargs)
+        if self.params.get('auth_method') in ('jwt_bearer', 'password') and not self.params.get('login_username'):
+            self.fail_from(InputError('auth_method=%s needs login_username (sf_user uses username for the user it manages).'
+                                      % self.params.get('auth_method'),
+                                      hint='Set login_username (or SF_USERNAME) to the admin to log in as, or log in first with '
+                                           'sfops.salesforce.sf_login and use auth_method=access_token.'),
+                           step='checking the connection options')
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = SalesforceClient(dict(self.params, username=self.params.get('login_username')),
+                                            register_secret=self.no_log_values.add)
+        return self._client
+
+
+def first_real_error(answer):
+    """With allOrNone the innocent subrequests say PROCESSING_HALTED: report the one that caused the rollback."""
+    errors = [v for v in answer.values() if isinstance(v, SalesforceError)]
+    errors.sort(key=lambda e: e.error_code == 'PROCESSING_HALTED')
+    return errors[0] if errors else None
+
+
+class UserTask(object):
+    """Plan and apply one sf_user task; ``run()`` returns the module result."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.client = module.client
+
+    def _sub(self, method, path, ref, body=None):
+        sub = {'method': method, 'url': '%s/%s' % (self.client.base, path), 'referenceId': ref}
+        if body is not None:
+            sub['body'] = body
+        return sub
+
+    def _composite(self, subs):
+        answer = self.client.composite(subs, all_or_none=True, allow_errors=True)
+        error = first_real_error(answer)
+        if error is not None:
+            raise map_error(error)
+        return answer
+
+    def _guard_self(self, user, what):
+        session = self.client.session
+        if session is not None and session.user_id and user and session.user_id[:15] == user['Id'][:15]:
+            raise InputError('Refusing to %s %s: it is the user this task is logged in as, and the automation would lock '
+                             'itself out.' % (what, user['Username']),
+                             hint='Check the username option (module_defaults may have filled it in), or log in as another admin.')
+
+    def _desired_psls(self, psls):
+        names = list(self.params.get('permission_set_licenses') or [])
+        if self.params.get('integration_user'):
+            names.append(INTEGRATION_PSL)
+        found = []
+        for name in names:
+            psl = find_psl(psls, name)
+            if psl['Id'] not in [p['Id'] for p in found]:
+                found.append(psl)
+        return found
+
+    def _profile(self, profiles):
+        name = self.params.get('profile') or (INTEGRATION_PROFILE if self.params.get('integration_user') else None)
+        if not name:
+            return None
+        profile = find_profile(profiles, name)
+        lic = (profile.get('UserLicense') or {}).get('Name')
+        if self.params.get('integration_user') and lic != INTEGRATION_LICENSE:
+            raise InputError('integration_user=true needs a profile with the "%s" user licence; profile "%s" has "%s".'
+                             % (INTEGRATION_LICENSE, profile['Name'], lic),
+                             hint='Drop the profile option to use "%s", or set integration_user=false.' % INTEGRATION_PROFILE)
+        return profile
+
+    def run(self):
+        p = self.params
+        if p.get('alias') and len(p['alias']) > 8:
+            raise InputError('alias %r is longer than 8 characters.' % p['alias'], hint='Use at most 8 characters, or omit alias to derive one.')
+        if p['state'] == 'absent' and p.get('is_active'):
+            raise InputError('state=absent deactivates the user, so is_active=true contradicts it.', hint='Drop is_active or use state=present.')
+        self.module.step = 'reading user %s' % p['username']
+        st = read_state(self.client, p['username'], p['state'] == 'present')
+        self.module.step = 'planning the changes of user %s' % p['username']
+        user, login = st['user'], st['login']
+        current_psl = [r['PermissionSetLicenseId'] for r in st['psla']]
+        before = user_view(user, login, current_psl, st['psls'])
+        if p['state'] == 'absent':
+            return self._deactivate(user, before)
+        profile = self._profile(st['profiles'])
+        psl_add = [psl for psl in self._desired_psls(st['psls']) if psl['Id'] not in current_psl]
+        if user is None:
+            return self._create(profile, psl_add, st)
+        return self._update(user, login, profile, psl_add, st, before)
+
+    # --- the three paths ----------------------------------------------------------------------------------------
+    def _deactivate(self, user, before):
+        if user is None or not user.get('IsActive'):
+            return {'changed': False, 'user': before}
+        self._guard_self(user, 'deactivate')
+        after = dict(before, is_active=False)
+        result = {'changed': True, 'user': after}
+        if self.module.diff_mode:
+            result['diff'] = {'before': {'is_active': True}, 'after': {'is_active': False}}
+        if not self.module.check_mode:
+            self.module.step = 'deactivating user %s' % user['Username']
+            self.client.update('User', user['Id'], {'IsActive': False})
+            result['user'] = self._reread()
+        return result
+
+    def _create(self, profile, psl_add, st):
+        p = self.params
+        missing = [o for o in ('email', 'last_name') if not p.get(o)]
+        if profile is None:
+            missing.append('profile (or integration_user=true)')
+        if missing:
+            raise InputError('User %s does not exist; creating it needs: %s.' % (p['username'], ', '.join(missing)),
+                             hint='Set these options, or check the username if the user should already exist.')
+        if p.get('is_active') is not False:
+            check_user_license(profile)
+        for psl in psl_add:
+            check_psl_capacity(psl)
+        values = dict((o, p.get(o) if p.get(o) is not None else CREATE_DEFAULTS.get(o)) for o in FIELDS)
+        values['alias'] = p.get('alias') or derive_alias(p.get('first_name'), p['last_name'], p['username'])
+        values['is_active'] = p.get('is_active') is not False
+        fields = dict((FIELDS[o], v) for o, v in values.items() if v is not None)
+        fields.update({'Username': p['username'], 'ProfileId': profile['Id']})
+        after = dict(values, id=None, username=p['username'], profile=profile['Name'], frozen=bool(p.get('frozen')),
+                     permission_set_licenses=sorted(x['DeveloperName'] for x in psl_add))
+        result = {'changed': True, 'user': after}
+        if self.module.diff_mode:
+            result['diff'] = {'before': {}, 'after': dict(after)}
+        if self.module.check_mode:
+            return result
+        # One all-or-none transaction: the user never exists without its licence (integration users need the PSL
+        # before any permission set), and nothing is left half-made when a row fails.
+        subs = [self._sub('POST', 'sobjects/User', 'newUser', fields)]
+        for i, psl in enumerate(psl_add):
+            subs.append(self._sub('POST', 'sobjects/PermissionSetLicenseAssign', 'psl%d' % i,
+                                  {'AssigneeId': '@{newUser.id}', 'PermissionSetLicenseId': psl['Id']}))
+        if p.get('frozen'):
+            subs.append(ref_query(self.client, 'newLogin', "SELECT Id FROM UserLogin WHERE UserId = '@{newUser.id}'"))
+            subs.append(self._sub('PATCH', 'sobjects/UserLogin/@{newLogin.records[0].Id}', 'freeze', {'IsFrozen': True}))
+        self.module.step = 'creating user %s' % p['username']
+        answer = self._composite(subs)
+        user_id = answer['newUser']['id']
+        self._password(user_id, result, created=True)
+        result['user'] = self._reread()
+        return result
+
+    def _update(self, user, login, profile, psl_add, st, before):
+        p = self.params
+        fields = {}
+        for opt, field in FIELDS.items():
+            if p.get(opt) is not None and user.get(field) != p[opt]:
+                fields[field] = p[opt]
+        if profile is not None and profile['Id'] != user.get('ProfileId'):
+            fields['ProfileId'] = profile['Id']
+        freeze = p.get('frozen') is not None and bool(login and login.get('IsFrozen')) != p['frozen']
+        if freeze and login is None:
+            raise InputError('User %s has no UserLogin record, so it cannot be frozen or unfrozen.' % user['Username'],
+                             hint='Log in as the user once, or drop the frozen option.')
+        if fields.get('IsActive') is False or (freeze and p['frozen']):
+            self._guard_self(user, 'deactivate or freeze')
+        # A seat is taken when an inactive user is activated or an active user moves to another user licence.
+        will_be_active = fields['IsActive'] if 'IsActive' in fields else user.get('IsActive')
+        cur_profile = next((x for x in st['profiles'] if x['Id'] == user.get('ProfileId')), None)
+        new_profile = profile if 'ProfileId' in fields else cur_profile
+        moves = bool(new_profile and cur_profile and new_profile.get('UserLicenseId') != cur_profile.get('UserLicenseId'))
+        if will_be_active and new_profile and (not user.get('IsActive') or moves):
+            check_user_license(new_profile)
+        for psl in psl_add:
+            check_psl_capacity(psl)
+        after = dict(before)
+        for opt, field in FIELDS.items():
+            if field in fields:
+                after[opt] = fields[field]
+        if 'ProfileId' in fields:
+            after['profile'] = profile['Name']
+        if freeze:
+            after['frozen'] = p['frozen']
+        after['permission_set_licenses'] = sorted(before['permission_set_licenses'] + [x['DeveloperName'] for x in psl_add])
+        keys = sorted(k for k in after if after[k] != before.get(k))
+        result = {'changed': bool(keys) or bool(p.get('reset_password')), 'user': after}
+        if self.module.diff_mode and result['changed']:
+            result['diff'] = {'before': dict((k, before.get(k)) for k in keys), 'after': dict((k, after[k]) for k in keys)}
+            if p.get('reset_password'):
+                result['diff']['after']['password'] = '(reset)'
+        if self.module.check_mode or not result['changed']:
+            return result
+        subs = []
+        if fields:
+            subs.append(self._sub('PATCH', 'sobjects/User/%s' % user['Id'], 'user', fields))
+        for i, psl in enumerate(psl_add):
+            subs.append(self._sub('POST', 'sobjects/PermissionSetLicenseAssign', 'psl%d' % i,
+                                  {'AssigneeId': user['Id'], 'PermissionSetLicenseId': psl['Id']}))
+        if freeze:
+            subs.append(self._sub('PATCH', 'sobjects/UserLogin/%s' % login['Id'], 'freeze', {'IsFrozen': p['frozen']}))
+        if subs:
+            self.module.step = 'updating user %s' % user['Username']
+            self._composite(subs)
+        self._password(user['Id'], result, created=False)
+        result['user'] = self._reread()
+        return result
+
+    def _password(self, user_id, result, created):
+        """reset_password: DELETE (Salesforce generates it and e-mails a reset link) or POST (we set it, no e-mail)."""
+        p = self.params
+        self.module.step = 'setting the password of user %s (the user itself is saved)' % p['username']
+        path = 'sobjects/User/%s/password' % user_id
+        if p.get('reset_password'):
+            new = None
+            try:
+                if p.get('send_email'):
+                    new = (self.client.request('DELETE', path, idempotent=False) or {}).get('NewPassword')
+                else:
+                    new = generate_password()
+                    self.client.request('POST', path, body={'NewPassword': new}, idempotent=True)
+            except SalesforceError:
+                if new:
+                    self.module.no_log_values.add(new)
+                raise
+            result['password'] = new
+        elif created and p.get('send_email'):
+            # The reset e-mail is the only "welcome" REST can trigger; its temporary password is not returned.
+            self.client.request('DELETE', path, idempotent=False)
+
+    def _reread(self):
+        self.module.step = 'reading user %s back' % self.params['username']
+        st = read_state(self.client, self.params['username'], False)
+        return user_view(st['user'], st['login'], [r['PermissionSetLicenseId'] for r in st['psla']], st['psls'])
+
+
+def run_assignments(module):
+    """sf_permission_set_assignment: reconcile a user's permission set (group) assignments; returns the result."""
+    p, client = module.params, module.client
+    module.step = 'reading the assignments of %s' % p['user']
+    subs = [client.sub_query('user', 'SELECT Id, Username, IsActive FROM User WHERE Username = %s' % soql_quote(p['user'])),
+            # Profile-owned permission sets also appear as assignments; they belong to the profile, never to us.
+            ref_query(client, 'psa', 'SELECT Id, PermissionSetId, PermissionSet.Name, PermissionSetGroupId, PermissionSetGroup.DeveloperName '
+                                    "FROM PermissionSetAssignment WHERE AssigneeId = '@{user.records[0].Id}' "
+                                    'AND PermissionSet.IsOwnedByProfile = false')]
+    if p.get('permission_sets'):
+        subs.append(client.sub_query('ps', 'SELECT Id, Name FROM PermissionSet WHERE IsOwnedByProfile = false'))
+    if p.get('permission_set_groups'):
+        subs.append(client.sub_query('psg', 'SELECT Id, DeveloperName FROM PermissionSetGroup'))
+    answer = client.composite(subs, allow_errors=True)
+    for ref in ('user', 'ps', 'psg'):
+        if isinstance(answer.get(ref), SalesforceError):
+            raise answer[ref]
+    users = _records(answer, 'user')
+    if not users:
+        raise InputError('No user with username %s in this org.' % p['user'],
+                         hint='Create it first (sfops.salesforce.sf_user) or check the username (it is the login name, not the e-mail).')
+    if isinstance(answer.get('psa'), SalesforceError):
+        raise answer['psa']
+    kinds = (('permission_sets', 'ps', 'Name', 'PermissionSetId'), ('permission_set_groups', 'psg', 'DeveloperName', 'PermissionSetGroupId'))
+    rows = _records(answer, 'psa')
+    current = {
+        'permission_sets': dict((r['PermissionSet']['Name'], r['Id']) for r in rows if not r.get('PermissionSetGroupId')),
+        'permission_set_groups': dict((r['PermissionSetGroup']['DeveloperName'], r['Id']) for r in rows
+                                      if r.get('PermissionSetGroupId') and r.get('PermissionSetGroup')),
+    }
+    creates, delete_ids = [], []
+    added, removed, after = {}, {}, {}
+    for opt, ref, name_field, id_field in kinds:
+        wanted = p.get(opt)
+        known = dict((r[name_field], r['Id']) for r in _records(answer, ref))
+        unknown = [n for n in (wanted or []) if n not in known]
+        if unknown:
+            label = 'permission set' if opt == 'permission_sets' else 'permission set group'
+            raise InputError('Unknown %s(s): %s.%s' % (label, ', '.join(sorted(unknown)), did_you_mean(unknown[0], known)),
+                             hint='Use the API name (Name / DeveloperName); profile-owned permission sets cannot be assigned.')
+        if p['state'] == 'absent':
+            to_add, to_remove = [], sorted(set(wanted or []) & set(current[opt]))
+        else:
+            to_add = sorted(set(wanted or []) - set(current[opt])) if wanted is not None else []
+            to_remove = sorted(set(current[opt]) - set(wanted)) if wanted is not None and p.get('purge') else []
+        added[opt], removed[opt] = to_add, to_remove
+        after[opt] = sorted((set(current[opt]) | set(to_add)) - set(to_remove))
+        creates.extend({'attributes': {'type': 'PermissionSetAssignment'}, 'AssigneeId': users[0]['Id'], id_field: known[n]} for n in to_add)
+        delete_ids.extend(current[opt][n] for n in to_remove)
+    changed = bool(creates or delete_ids)
+    result = {'changed': changed, 'assignments': after, 'added': added, 'removed': removed}
+    if changed and module.diff_mode:
+        keys = [opt for opt, _r, _n, _i in kinds if added[opt] or removed[opt]]
+        result['diff'] = {'before': dict((k, sorted(current[k])) for k in keys), 'after': dict((k, after[k]) for k in keys)}
+    if changed and not module.check_mode:
+        module.step = 'writing the assignments of %s' % p['user']
+        # Grant before revoke, so a swap never leaves the user with less access than either end state.
+        if creates:
+            client.collections_create(creates)
+        if delete_ids:
+            client.collections_delete(delete_ids)
+    return result

@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r'''
+module: sf_connected_app_policy
+short_description: Harden a connected app's OAuth policy and choose which permission sets may use it
+version_added: 1.0.0
+description:
+  - Set the OAuth policies of a connected app installed in the org, as Setup shows them under Manage Connected Apps >
+    Edit Policies - Permitted Users, IP Relaxation and Refresh Token Policy - and give permission sets access to it.
+  - The policy is written through the Metadata API (C(ConnectedApp), SOAP C(updateMetadata)), because the
+    C(ConnectedApplication) object is read-only, and read back from C(ConnectedApplication) to confirm it took.
+    Permission set access is C(SetupEntityAccess) rows (created and deleted; Salesforce has no update for them).
+  - If the app is used in the org but not installed, or Salesforce refuses the change, the module fails with the
+    manual step to take in Setup (see RV(manual_steps)). In check mode that is reported as drift instead
+    (C(changed=true) and the step); with O(require_installed=false) the step is reported and the task does not fail.
+  - On a converged org a run costs one token request and one or two API requests (a composite read, plus a
+    Metadata API read when O(ip_relaxation) or O(refresh_token_policy) is set).
+author:
+  - sfops contributors
+options:
+  name:
+    description:
+      - Name of the connected app (C(ConnectedApplication.Name), also its Metadata API full name), for example V(Planhat).
+    type: str
+    required: true
+  permitted_users:
+    description:
+      - V(admin_approved) is "Admin approved users are pre-authorized" - only users with a permission set (or
+        profile) that has access can use the app, which is what a least-privilege integration needs.
+      - V(all_self_authorize) is "All users may self-authorize".
+      - Omit to leave it unmanaged.
+    type: str
+    choices: [admin_approved, all_self_authorize]
+  ip_relaxation:
+    description:
+      - V(enforce) (Enforce IP restrictions), V(bypass_2fa) (Relax IP restrictions with second factor), V(bypass)
+        (Relax IP restrictions), V(enforce_relax_refresh) (Enforce IP restrictions, but relax for refresh tokens).
+      - Can only be read through the Metadata API; see the notes for apps whose metadata the org does not expose.
+    type: str
+    choices: [enforce, bypass_2fa, bypass, enforce_relax_refresh]
+  refresh_token_policy:
+    description:
+      - V(infinite) (valid until revoked), V(zero) (expire immediately), V(specific_lifetime:N:UNIT) (expire after N
+        units) or V(specific_inactivity:N:UNIT) (expire after N units without use); UNIT is V(HOURS), V(DAYS) or V(MONTHS).
+      - Omit to leave it unmanaged.
+    type: str
+  permission_sets:
+    description:
+      - Permission sets (API names) that must have access to the app. Access through profiles is never changed.
+      - Omit to leave access unmanaged.
+    type: list
+    elements: str
+  purge_permission_sets:
+    description:
+      - Remove access from permission sets that are not in O(permission_sets) (never from profiles).
+    type: bool
+    default: false
+  require_installed:
+    description:
+      - With V(true), fail when the policy cannot be applied through the API (app used but not installed, app not
+        found, or the change refused), naming the manual step.
+      - With V(false), report the step in RV(manual_steps) and as a warning and carry on; use this in a role that runs
+        against many orgs where the app may not be installed everywhere yet.
+    type: bool
+    default: true
+notes:
+  - Since September 2025 Salesforce blocks uninstalled connected apps for users who had not used them before; an app
+    is "installed" once an admin clicks Install on Setup > Connected Apps OAuth Usage (or installs its package). No API
+    performs that install, so the module reports it as a manual step. See docs/connected-apps.md in the collection.
+  - Uncertain - the Metadata API is documented to return only connected apps created in the org, and public reports
+    show C(readMetadata) returning nothing for apps installed from elsewhere. For such apps the module cannot read or
+    write the policy and reports the Edit Policies step instead; Permitted Users is still checked through
+    C(ConnectedApplication.OptionsAllowAdminApprovedUsersOnly) and permission set access still works.
+  - Uncertain - whether a consumer org may update the C(ConnectedApp) metadata of a packaged app is not documented; a
+    refusal is reported as the manual step, never retried.
+  - The update sends the whole component back as read (Metadata API updates replace the component) with only the
+    policy fields changed; secret values read (the consumer secret) never appear in any output.
+  - The authenticated user needs C(Customize Application) and C(Modify All Data) (or C(Manage Connected Apps)) for
+    the policy, C(View Setup and Configuration) for access rows, and C(Manage Users) to read OAuth usage.
+seealso:
+  - module: sfops.salesforce.sf_permission_set
+  - name: Manage OAuth Access Policies for a Connected App (Salesforce Help)
+    description: What Permitted Users, IP Relaxation and Refresh Token Policy mean.
+    link: https://help.salesforce.com/s/articleView?id=xcloud.connected_app_manage_oauth.htm&type=5
+  - name: Prepare for Connected App Usage Restrictions Change (Salesforce Help)
+    description: Uninstalled connected apps are blocked since September 2025.
+    link: https://help.salesforce.com/s/articleView?id=005132365&type=1
+  - name: ConnectedApp (Metadata API Developer Guide)
+    description: oauthConfig.isAdminApproved and oauthPolicy.
+    link: https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_connectedapp.htm
+extends_documentation_fragment:
+  - sfops.salesforce.auth
+  - sfops.salesforce.attributes
+  - sfops.salesforce.attributes.action_group
+'''
+
+EXAMPLES = r'''
+- name: Only the integration user's permission set may use Planhat
+  sfops.salesforce.sf_connected_app_policy:
+    name: Planhat
+    permitted_users: admin_approved
+    permission_sets:
+      - Planhat_Integration
+    purge_permission_sets: true
+
+- name: Full policy, in a role that runs on orgs where the app may not be installed yet
+  sfops.salesforce.sf_connected_app_policy:
+    name: Planhat
+    permitted_users: admin_approved
+    ip_relaxation: enforce
+    refresh_token_policy: specific_inactivity:90:DAYS
+    permission_sets: [Planhat_Integration]
+    require_installed: false
+  register: planhat
+
+- name: Tell the operator what to click
+  ansible.builtin.debug:
+    msg: "{{ planhat.manual_steps }}"
+  when: planhat.manual_steps | length > 0
+'''
+
+RETURN = r'''
+connected_app:
+  description: The app after the run (in check mode, as it would be).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: C(ConnectedApplication) Id, V(null) when the app is not installed.
+      type: str
+      sample: 0H45g000000ABCDCA4
+    name:
+      description: Name.
+      type: str
+      sample: Planhat
+    installed:
+      description: Whether the app is installed in the org (has a C(ConnectedApplication) record).
+      type: bool
+      sample: true
+    permitted_users:
+      description: V(admin_approved) or V(all_self_authorize); V(null) when not installed.
+      type: str
+      sample: admin_approved
+    ip_relaxation:
+      description: IP relaxation; V(null) when not read (not requested, or the metadata is not available).
+      type: str
+      sample: enforce
+    refresh_token_policy:
+      description: Refresh token policy; V(null) when not read.
+      type: str
+      sample: specific_inactivity:90:DAYS
+    permission_sets:
+      description: Permission sets (not profiles) with access to the app.
+      type: list
+      elements: str
+      sample: [Planhat_Integration]
+manual_steps:
+  description: What must be done by hand in Setup before the desired state can be reached; empty when nothing.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - In Setup, open Apps > Connected Apps > Connected Apps OAuth Usage, find "Planhat" and click Install (...), then re-run this task.
+added_permission_sets:
+  description: Permission sets given access by this run (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [Planhat_Integration]
+removed_permission_sets:
+  description: Permission sets whose access was removed by this run (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+'''
+
+from ansible_collections.sfops.salesforce.plugins.module_utils.connected_apps import ConnectedAppPolicy
+from ansible_collections.sfops.salesforce.plugins.module_utils.module import SalesforceModule
+
+
+def main():
+    module = SalesforceModule(argument_spec=dict(
+        name=dict(type='str', required=True),
+        permitted_users=dict(type='str', choices=['admin_approved', 'all_self_authorize']),
+        ip_relaxation=dict(type='str', choices=['enforce', 'bypass_2fa', 'bypass', 'enforce_relax_refresh']),
+        refresh_token_policy=dict(type='str', no_log=False),
+        permission_sets=dict(type='list', elements='str'),
+        purge_permission_sets=dict(type='bool', default=False),
+        require_installed=dict(type='bool', default=True),
+    ))
+    module.execute(lambda m: ConnectedAppPolicy(m).run())
+
+
+if __name__ == '__main__':
+    main()

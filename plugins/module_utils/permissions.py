@@ -15,16 +15,23 @@ PREFIX = 'Permissions'
 
 # Dependencies Salesforce enforces on PermissionSet system permissions through the API: it does not enable them
 # for you, it rejects the write with FIELD_INTEGRITY_EXCEPTION "Permission X depends on permission(s): Y".
-# Keys and values are API names without the "Permissions" prefix.  Keep aligned with sfemu/docs/rules.md.
+# Keys and values are API names without the "Permissions" prefix.  Same table as sfemu/src/sfemu/schema.py
+# SYSTEM_PERMISSION_DEPENDENCIES and sfemu/docs/rules.md; keep them aligned.
 SYSTEM_DEPENDENCIES = {
     # [real] jsforce issue #749: "Permission ManageUsers depends on permission(s): ViewRoles".
     'ManageUsers': ('ViewRoles',),
-    # [doc] Salesforce Help 000321298: Modify All Data grants View All Data and View Setup and Configuration;
-    # the permission editor enables them together and the API rejects Modify All Data without them.
-    'ModifyAllData': ('ViewAllData', 'ViewSetup'),
+    # [doc] Salesforce Help 000321298: Modify All Data includes View All Data; the API does not enable it for you.
+    'ModifyAllData': ('ViewAllData',),
+    # [3rd] public setup guide: "ViewAllData depends on permission(s)" ViewEventLogFiles, ViewPublicDashboards,
+    # ViewPublicReports.
+    'ViewAllData': ('ViewEventLogFiles', 'ViewPublicDashboards', 'ViewPublicReports'),
+    # [3rd] FIELD_INTEGRITY_EXCEPTION quoted in a public repo: "EditActivatedOrders requires ActivateOrder".
+    'EditActivatedOrders': ('ActivateOrder',),
     # [infer] the permission editor enables API Enabled with API Only User; without API access the user could not log in.
     'ApiUserOnly': ('ApiEnabled',),
 }
+# Known but org-feature dependent, so not applied (they would grant more than asked in orgs without the feature):
+# CustomizeApplication -> ManageTranslation (Translation Workbench on; [real] NPSP PR #3979).
 
 # Permissions that exist only from some API version on: named in the error when the describe in use lacks them.
 # [doc] Summer '26 field reference lists PermissionsCanApproveUninstalledApps (see shared reference 1.2).

@@ -30,7 +30,7 @@ PERMISSION_LABELS = {
     'ViewRoles': 'View Roles and Role Hierarchy', 'ManageUsers': 'Manage Users', 'ViewAllData': 'View All Data',
     'ModifyAllData': 'Modify All Data', 'ViewAllUsers': 'View All Users',
 }
-DEPENDS = {'ManageUsers': ['ViewRoles'], 'ModifyAllData': ['ViewAllData', 'ViewSetup'], 'ApiUserOnly': ['ApiEnabled']}
+DEPENDS = {'ManageUsers': ['ViewRoles'], 'ModifyAllData': ['ViewAllData'], 'ApiUserOnly': ['ApiEnabled']}
 TOKEN = '00DFAKE!SECRET-ACCESS-TOKEN-VALUE'
 
 

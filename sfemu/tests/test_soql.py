@@ -829,3 +829,14 @@ def test_object_named_like_a_keyword(cat):
     # Group and Order are real sObjects: they must reach the catalog (here: unknown -> INVALID_TYPE, not a parse error)
     assert err(cat, "SELECT Id FROM Group").error_code == "INVALID_TYPE"
     assert err(cat, "SELECT Id FROM Order WHERE Id != null").error_code == "INVALID_TYPE"
+
+
+def test_deleted_rows_skipped_with_and_without_where(cat):
+    _, k = cat
+    for soql in ("SELECT Id FROM PermissionSetAssignment WHERE IsActive = true",
+                 "SELECT Id FROM PermissionSetAssignment"):
+        got = [r["Id"] for r in q(cat, soql)[1]]
+        assert k["a_del"] not in got and len(got) == 3, soql
+        got = [r["Id"] for r in q(cat, soql, include_deleted=True)[1]]
+        assert k["a_del"] in got and len(got) == 4, soql
+    assert q(cat, "SELECT COUNT() FROM PermissionSetAssignment WHERE IsActive = true") == (3, [])

@@ -158,3 +158,29 @@ def test_jwt_keypair_reused(tmp_path):
 def test_load_public_key_from_cert_rejects(bad):
     with pytest.raises(ValueError, match="PEM"):
         tls.load_public_key_from_cert(bad)
+
+
+def test_jwt_keypairs_batch_parallel_and_reused(tmp_path):
+    prefixes = [tmp_path / f"org{i}" for i in range(4)]
+    pairs = tls.ensure_jwt_keypairs(prefixes, [f"sfemu org{i}" for i in range(4)], max_workers=4)
+    assert len(pairs) == 4
+    assert len({cert for _, cert in pairs}) == 4  # distinct keys
+    for (key_path, cert_pem), prefix in zip(pairs, prefixes):
+        assert key_path == str(prefix) + ".key"
+        pub = tls.load_public_key_from_cert(cert_pem)
+        token = jwt.encode({"sub": "x"}, open(key_path, "rb").read(), algorithm="RS256")
+        assert jwt.decode(token, pub, algorithms=["RS256"])["sub"] == "x"
+    assert tls.ensure_jwt_keypairs(prefixes, [f"sfemu org{i}" for i in range(4)]) == pairs
+
+
+def test_same_keypair_requested_concurrently_is_generated_once(tmp_path):
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: tls.ensure_jwt_keypair(tmp_path / "shared"), range(4)))
+    assert len(set(results)) == 1
+
+
+def test_jwt_keypairs_rejects_mismatched_names(tmp_path):
+    with pytest.raises(ValueError):
+        tls.ensure_jwt_keypairs([tmp_path / "a", tmp_path / "b"], ["one"])

@@ -95,6 +95,13 @@ def read_state(client, name, permission_sets):
     }
 
 
+def metadata_names(name):
+    """Candidate Metadata API full names: the name as given and the API name Setup derives from a label
+    (non-word characters become underscores, e.g. "sfops Automation" -> "sfops_Automation")."""
+    api_name = re.sub(r'\W', '_', name)
+    return [name] if api_name == name else [name, api_name]
+
+
 def find_app(apps, name):
     exact = [a for a in apps if a.get('Name') == name]
     if exact:
@@ -187,7 +194,7 @@ class ConnectedAppPolicy(object):
             (self.desired['permitted_users'] is not None and self.desired['permitted_users'] != rest['permitted_users'])
         if not need_md:
             return rest, None
-        component = self.metadata.read('ConnectedApp', self.name)
+        component = self.metadata.read('ConnectedApp', metadata_names(self.name))
         if component is None:
             return rest, None
         current = policy_from_metadata(component)

@@ -191,16 +191,24 @@ class MetadataClient(object):
                 raise SalesforceError(resp.status_code, 'HTTP_%s' % resp.status_code, 'Metadata API %s answered HTTP %s.' % (operation, resp.status_code))
             return root
 
-    def read(self, metadata_type, full_name):
-        """The component ``full_name`` (an Element) or None when the org returns no such component."""
-        root = self.call(read_body(metadata_type, [full_name]), 'readMetadata')
+    def read(self, metadata_type, full_names):
+        """The first component found among ``full_names`` (an Element), or None when the org returns none of them.
+
+        Several candidate names cost one request (readMetadata takes up to 10), which lets callers try a label and
+        the API name derived from it.
+        """
+        if isinstance(full_names, str):
+            full_names = [full_names]
+        root = self.call(read_body(metadata_type, full_names), 'readMetadata')
         records = parse_read(root)
         for rec in records:
             for value in secret_values(rec):
                 self.register_secret(value)
-        exact = [r for r in records if (r.findtext(q('fullName')) or '') == full_name]
-        # One record for one requested name is the answer even if the org spells the name differently (case).
-        found = exact or (records if len(records) == 1 else [])
+        wanted = [n.lower() for n in full_names]
+        found = sorted((r for r in records if (r.findtext(q('fullName')) or '').lower() in wanted),
+                       key=lambda r: wanted.index((r.findtext(q('fullName')) or '').lower()))
+        # One record for the names asked is the answer even if the org spells the name differently.
+        found = found or (records if len(records) == 1 else [])
         return found[0] if found else None
 
     def update(self, component, metadata_type):

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from ansible.module_utils import basic
+from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
 API = '/services/data/v67.0'
@@ -184,11 +185,13 @@ def run_module(main, fake, args, check=False, diff=True):
     args['_ansible_diff'] = diff
 
     def exit_json(self, **kwargs):
+        kwargs['warnings'] = list(warnings.get_warning_messages())
         raise Exit(kwargs)
 
     def fail_json(self, **kwargs):
         raise Fail(kwargs)
 
+    warnings._global_warnings.clear()  # pylint: disable=protected-access  (one module run per test)
     with patch_module_args(args), mock.patch.object(requests.Session, 'request', new=fake), \
             mock.patch.object(basic.AnsibleModule, 'exit_json', exit_json), \
             mock.patch.object(basic.AnsibleModule, 'fail_json', fail_json):

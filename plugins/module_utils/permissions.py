@@ -175,6 +175,8 @@ def check_field(object_name, field_name, level, describe):
     if not info.get('permissionable', False):
         return canonical, ('field %s has no field permissions (not permissionable: system, required or master-detail fields are always '
                            'accessible).' % canonical)
-    if level == 'edit' and (info.get('calculated') or info.get('autoNumber') or not info.get('updateable', True) and not info.get('createable', True)):
+    # Formula and auto-number fields (and fields nobody can write) only take read (Object Reference, FieldPermissions).
+    read_only = info.get('calculated') or info.get('autoNumber') or (not info.get('updateable', True) and not info.get('createable', True))
+    if level == 'edit' and read_only:
         return canonical, 'field %s is read-only (formula, auto-number or system field): use read, not edit.' % canonical
     return canonical, None

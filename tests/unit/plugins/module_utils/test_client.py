@@ -1,0 +1,206 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import json
+
+import pytest
+import requests
+
+from ansible_collections.sfops.salesforce.plugins.module_utils import client as client_mod
+from ansible_collections.sfops.salesforce.plugins.module_utils.client import SalesforceClient, parse_errors, row_failures, soql_quote
+from ansible_collections.sfops.salesforce.plugins.module_utils.errors import SalesforceError
+from ansible_collections.sfops.salesforce.tests.unit.fake_salesforce import Resp
+
+PARAMS = {'auth_method': 'client_credentials', 'client_id': 'C', 'client_secret': 'S', 'login_url': 'https://login.example',
+          'api_version': '67.0', 'retries': 2, 'validate_certs': True, 'timeout': 5}
+TOKEN = {'access_token': 'TOKEN-1', 'instance_url': 'https://i.example', 'id': 'https://login.example/id/00D/005'}
+
+
+class Script(object):
+    """Answers requests from a list; records (method, path, params, body)."""
+
+    def __init__(self, answers, tokens=None):
+        self.answers = list(answers)
+        self.tokens = list(tokens or [TOKEN])
+        self.sent = []
+        self.token_posts = 0
+
+    def request(self, method, url, params=None, data=None, headers=None, timeout=None):
+        self.sent.append((method, url.replace('https://i.example', ''), params, json.loads(data) if data else None, headers))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def post(self, url, data=None, timeout=None):
+        self.token_posts += 1
+        return Resp(200, self.tokens.pop(0) if len(self.tokens) > 1 else self.tokens[0])
+
+
+def make(answers, tokens=None, **params):
+    script = Script(answers, tokens)
+    client = SalesforceClient(dict(PARAMS, **params), register_secret=lambda v: registered.append(v))
+    client.http.request = script.request
+    client.http.post = script.post
+    client.sleep = lambda s: sleeps.append(s)
+    return client, script
+
+
+registered, sleeps = [], []
+
+
+@pytest.fixture(autouse=True)
+def _clear():
+    del registered[:]
+    del sleeps[:]
+
+
+def err(status, code, message='m'):
+    return Resp(status, [{'errorCode': code, 'message': message}])
+
+
+def test_verify_maps_validate_certs_and_ca_path():
+    assert SalesforceClient(dict(PARAMS, ca_path='/ca.pem')).http.verify == '/ca.pem'
+    assert SalesforceClient(dict(PARAMS, validate_certs=False, ca_path='/ca.pem')).http.verify is False
+    assert SalesforceClient(PARAMS).http.verify is True
+
+
+def test_token_registered_and_sent_as_bearer():
+    client, script = make([Resp(200, {'ok': 1})])
+    assert client.get('limits') == {'ok': 1}
+    assert registered == ['TOKEN-1']
+    method, path, _p, _b, headers = script.sent[0]
+    assert (method, path) == ('GET', '/services/data/v67.0/limits')
+    assert headers['Authorization'] == 'Bearer TOKEN-1'
+    assert client.token_requests == 1 and client.api_requests == 1
+
+
+def test_query_follows_next_records_url():
+    client, script = make([Resp(200, {'done': False, 'nextRecordsUrl': '/services/data/v67.0/query/01g-2', 'records': [{'Id': 1}]}),
+                           Resp(200, {'done': True, 'records': [{'Id': 2}]})])
+    assert client.query('SELECT Id FROM X') == [{'Id': 1}, {'Id': 2}]
+    assert script.sent[0][2] == {'q': 'SELECT Id FROM X'} and script.sent[1][1] == '/services/data/v67.0/query/01g-2'
+
+
+@pytest.mark.parametrize('answers, method, idempotent, expect_calls, ok', [
+    ([err(503, 'SERVER_UNAVAILABLE'), Resp(200, {})], 'GET', None, 2, True),
+    ([Resp(502), Resp(504), Resp(200, {})], 'GET', None, 3, True),
+    ([Resp(502), Resp(200, {})], 'POST', False, 1, False),          # a 502 may hide an applied create
+    ([Resp(503), Resp(200, {})], 'POST', False, 2, True),           # 503: not processed
+    ([err(400, 'UNABLE_TO_LOCK_ROW'), Resp(200, {})], 'POST', False, 2, True),
+    ([err(403, 'REQUEST_LIMIT_EXCEEDED')], 'GET', None, 1, False),   # never retried
+    ([Resp(503), Resp(503), Resp(503)], 'GET', None, 3, False),     # bounded: retries=2
+    ([err(400, 'MALFORMED_QUERY')], 'GET', None, 1, False),
+    ([requests.exceptions.ConnectionError('refused'), Resp(200, {})], 'POST', False, 2, True),
+    ([requests.exceptions.ReadTimeout('slow'), Resp(200, {})], 'POST', False, 1, False),
+    ([requests.exceptions.ReadTimeout('slow'), Resp(200, {})], 'GET', None, 2, True),
+])
+def test_retry_policy(answers, method, idempotent, expect_calls, ok):
+    client, script = make(answers)
+    if ok:
+        client.request(method, 'x', body={} if method != 'GET' else None, idempotent=idempotent)
+    else:
+        with pytest.raises(SalesforceError):
+            client.request(method, 'x', body={} if method != 'GET' else None, idempotent=idempotent)
+    assert len(script.sent) == expect_calls
+    assert len(sleeps) == expect_calls - 1
+    assert all(0 <= s <= client_mod.BACKOFF_CAP for s in sleeps)
+
+
+def test_one_relogin_on_invalid_session():
+    tokens = [TOKEN, dict(TOKEN, access_token='TOKEN-2')]
+    client, script = make([err(401, 'INVALID_SESSION_ID'), Resp(200, {'ok': 1})], tokens=tokens)
+    assert client.get('x') == {'ok': 1}
+    assert script.token_posts == 2 and script.sent[1][4]['Authorization'] == 'Bearer TOKEN-2'
+    assert registered == ['TOKEN-1', 'TOKEN-2']
+    client, script = make([err(401, 'INVALID_SESSION_ID'), err(401, 'INVALID_SESSION_ID')], tokens=tokens)
+    with pytest.raises(SalesforceError) as exc:
+        client.get('x')
+    assert exc.value.error_code == 'INVALID_SESSION_ID' and script.token_posts == 2
+
+
+def test_no_relogin_with_a_given_access_token():
+    client, script = make([err(401, 'INVALID_SESSION_ID')], auth_method='access_token', access_token='GIVEN', instance_url='https://i.example')
+    with pytest.raises(SalesforceError):
+        client.get('x')
+    assert script.token_posts == 0 and len(script.sent) == 1
+
+
+def test_connection_error_message_has_no_secret():
+    client, _script = make([requests.exceptions.ConnectionError('boom TOKEN-1')] * 3)
+    with pytest.raises(SalesforceError) as exc:
+        client.get('x')
+    assert 'TOKEN-1' not in str(exc.value) and exc.value.error_code == 'CONNECTION_ERROR'
+
+
+@pytest.mark.parametrize('status, payload, code, fields, message', [
+    (400, [{'errorCode': 'INVALID_FIELD', 'message': 'No such column', 'fields': ['X']}], 'INVALID_FIELD', ['X'], 'No such column'),
+    (400, [{'errorCode': 'A', 'message': 'one'}, {'errorCode': 'B', 'message': 'two'}], 'A', [], 'one; two'),
+    (400, [{'statusCode': 'DUPLICATE_VALUE', 'message': 'dup'}], 'DUPLICATE_VALUE', [], 'dup'),
+    (400, {'error': 'invalid_grant', 'error_description': 'bad'}, 'invalid_grant', [], 'bad'),
+    (500, None, 'HTTP_500', [], 'HTTP 500'),
+])
+def test_parse_errors(status, payload, code, fields, message):
+    error = parse_errors(status, payload, 'text')
+    assert (error.status, error.error_code, error.fields) == (status, code, fields)
+    assert message in error.message
+
+
+def test_row_failures_put_culprits_first():
+    results = [{'success': False, 'errors': [{'statusCode': 'ALL_OR_NONE_OPERATION_ROLLED_BACK', 'message': 'rolled back'}]},
+               {'success': False, 'errors': [{'statusCode': 'FIELD_INTEGRITY_EXCEPTION', 'message': 'depends', 'fields': ['F']}]},
+               {'success': True, 'id': 'x'}]
+    failures = row_failures(results, ['a', 'b', 'c'])
+    assert [f['error_code'] for f in failures] == ['FIELD_INTEGRITY_EXCEPTION', 'ALL_OR_NONE_OPERATION_ROLLED_BACK']
+    assert failures[0]['id'] == 'b' and failures[0]['index'] == 1
+
+
+def test_collections_chunk_by_200_and_raise_on_row_failure():
+    rows = [{'attributes': {'type': 'FieldPermissions'}, 'Field': 'A.F%d' % i} for i in range(450)]
+    answers = [Resp(200, [{'id': 'id%d' % i, 'success': True, 'errors': []} for i in range(n)]) for n in (200, 200, 50)]
+    client, script = make(answers)
+    assert len(client.collections_create(rows)) == 450
+    assert [len(s[3]['records']) for s in script.sent] == [200, 200, 50]
+    assert all(s[3]['allOrNone'] is True for s in script.sent)
+    client, script = make([Resp(200, [{'success': False, 'errors': [{'statusCode': 'DUPLICATE_VALUE', 'message': 'dup'}]}])])
+    with pytest.raises(SalesforceError) as exc:
+        client.collections_delete(['x'])
+    assert exc.value.error_code == 'DUPLICATE_VALUE' and exc.value.records[0]['id'] == 'x'
+    assert script.sent[0][2] == {'ids': 'x', 'allOrNone': 'true'}
+
+
+def test_composite_batches_respect_25_and_5_queries():
+    client, _ = make([Resp(200, {'access': 1})])
+    client.login()
+    subs = [client.sub_query('q%d' % i, 'SELECT Id FROM X') for i in range(7)] + [client.sub_describe('d%d' % i, 'X') for i in range(30)]
+    batches = list(client._composite_batches(subs))
+    assert all(len(b) <= 25 for b in batches)
+    assert all(sum('/query' in s['url'] for s in b) <= 5 for b in batches)
+    assert sum(len(b) for b in batches) == 37
+
+
+def test_composite_results_errors_and_paging():
+    body = {'compositeResponse': [
+        {'referenceId': 'q', 'httpStatusCode': 200, 'body': {'done': False, 'nextRecordsUrl': '/services/data/v67.0/query/n', 'records': [{'Id': 1}]}},
+        {'referenceId': 'd', 'httpStatusCode': 404, 'body': [{'errorCode': 'NOT_FOUND', 'message': 'gone'}]},
+    ]}
+    client, script = make([Resp(200, body), Resp(200, {'done': True, 'records': [{'Id': 2}]})])
+    res = client.composite([client.sub_query('q', "SELECT Id FROM X WHERE Name = 'a b'"), client.sub_describe('d', 'Nope')], allow_errors=True)
+    assert [r['Id'] for r in res['q']['records']] == [1, 2]
+    assert isinstance(res['d'], SalesforceError) and res['d'].error_code == 'NOT_FOUND'
+    assert script.sent[0][3]['compositeRequest'][0]['url'] == '/services/data/v67.0/query?q=SELECT%20Id%20FROM%20X%20WHERE%20Name%20%3D%20%27a%20b%27'
+    client, _ = make([Resp(200, body), Resp(200, {'done': True, 'records': []})])
+    with pytest.raises(SalesforceError):
+        client.composite([{'method': 'GET', 'url': '/x', 'referenceId': 'd'}])
+
+
+def test_describe_cached():
+    client, script = make([Resp(200, {'name': 'Account'})])
+    assert client.describe('Account') == client.describe('account') == {'name': 'Account'}
+    assert len(script.sent) == 1
+
+
+@pytest.mark.parametrize('value, expected', [("O'Brien", "'O\\'Brien'"), ('a\\b', "'a\\\\b'"), ('plain', "'plain'")])
+def test_soql_quote(value, expected):
+    assert soql_quote(value) == expected

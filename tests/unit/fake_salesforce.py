@@ -184,7 +184,10 @@ class FakeOrg(object):
             elif '.' in item:
                 rel, fname = item.split('.', 1)
                 _s, parent = self.by_id(row.get(PARENTS[rel]))
-                out[rel] = None if parent is None else {fname.split('.')[0]: parent.get(fname)}
+                if parent is None:
+                    out[rel] = None
+                else:
+                    out.setdefault(rel, {})[fname] = parent.get(fname)
             else:
                 out[item] = row.get(item)
         return out

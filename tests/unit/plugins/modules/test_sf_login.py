@@ -1,0 +1,50 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ansible_collections.sfops.salesforce.plugins.modules.sf_login import main
+from ansible_collections.sfops.salesforce.tests.unit.fake_salesforce import TOKEN
+
+
+def test_login_returns_token_and_ids(org, run_module):
+    res, _ = run_module(main, {})
+    assert res['changed'] is False
+    assert res['access_token'] == TOKEN  # returned on purpose (the task must use no_log)
+    assert res['instance_url'] == 'https://fake.my.salesforce.com'
+    assert (res['org_id'], res['user_id'], res['api_version']) == (org.org_id, org.admin, '67.0')
+    assert org.token_requests == 1 and org.calls == []
+    assert 'CLIENT-SECRET-VALUE' not in str(res)
+
+
+def test_jwt_login_signs_for_the_user(org, run_module, tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / 'k.pem'
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    res, _ = run_module(main, {'auth_method': 'jwt_bearer', 'username': 'admin@fake.example', 'private_key_file': str(path),
+                               'login_url': 'https://test.salesforce.com'})
+    assert res['changed'] is False
+    claims = jwt.decode(org.token_form['assertion'], key.public_key(), algorithms=['RS256'], audience='https://test.salesforce.com')
+    assert claims['sub'] == 'admin@fake.example' and claims['iss'] == 'CID'
+
+
+def test_access_token_method_checks_userinfo(org, run_module):
+    res, _ = run_module(main, {'auth_method': 'access_token', 'access_token': TOKEN})
+    assert res['org_id'] == org.org_id and org.token_requests == 0
+    assert org.calls[0][1] == '/services/oauth2/userinfo' or 'userinfo' in org.calls[0][1]
+
+
+def test_auth_error_has_hint_and_no_secret(org, run_module):
+    org.token_error = {'error': 'invalid_client', 'error_description': 'invalid client credentials'}
+    res, out = run_module(main, {})
+    assert res['failed'] is True and res['error_code'] == 'invalid_client'
+    assert 'What to do' in res['msg'] and 'CLIENT-SECRET-VALUE' not in out and 'Traceback' not in out
+
+
+def test_missing_option_fails_without_request(org, run_module):
+    res, _ = run_module(main, {'client_secret': None})
+    assert res['failed'] is True and 'client_secret' in res['msg'] and 'SF_CLIENT_SECRET' in res['msg']
+    assert org.token_requests == 0

@@ -1,0 +1,110 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import pytest
+
+from ansible_collections.sfops.salesforce.plugins.modules.sf_object_permission import main
+
+
+@pytest.fixture
+def ps_id(org):
+    return org.insert('PermissionSet', {'Name': 'Integration_API', 'Label': 'x'})
+
+
+OBJECTS = [{'name': 'account', 'edit': True, 'fields': {'Industry': 'read', 'Account.Description': 'edit'}},
+           {'name': 'Contact', 'read': True}]
+
+
+def obj_rows(org, ps_id):
+    return dict((r['SobjectType'], r) for r in org.find('ObjectPermissions', ParentId=ps_id))
+
+
+def fld_rows(org, ps_id):
+    return dict((r['Field'], r) for r in org.find('FieldPermissions', ParentId=ps_id))
+
+
+def test_check_mode_then_apply_then_converged(org, ps_id, run_module):
+    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS}, check_mode=True)
+    assert res['changed'] is True
+    assert sorted(res['added']) == ['Account', 'Account.Description', 'Account.Industry', 'Contact']
+    assert res['implied'] == ['Account.read']
+    assert res['object_permissions']['Account'] == {'read': True, 'create': False, 'edit': True, 'delete': False,
+                                                    'view_all': False, 'modify_all': False}
+    assert res['field_permissions'] == {'Account.Industry': 'read', 'Account.Description': 'edit'}
+    assert org.writes() == [] and obj_rows(org, ps_id) == {}
+
+    org.calls.clear()
+    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS})
+    assert res['changed'] is True
+    # one composite read + one collections create carrying all four rows
+    assert [c[:2] for c in org.calls] == [('POST', 'composite'), ('POST', 'composite/sobjects')]
+    objs = obj_rows(org, ps_id)
+    assert objs['Account']['PermissionsRead'] is True and objs['Account']['PermissionsEdit'] is True
+    assert fld_rows(org, ps_id)['Account.Description']['PermissionsEdit'] is True
+
+    org.calls.clear()
+    org.token_requests = 0
+    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS})
+    assert res['changed'] is False and org.writes() == []
+    assert len(org.calls) == 1 and org.token_requests == 1
+
+
+def test_update_revoke_and_purge_batched(org, ps_id, run_module):
+    run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS})
+    org.insert('ObjectPermissions', {'ParentId': ps_id, 'SobjectType': 'Opportunity', 'PermissionsRead': True})
+    org.calls.clear()
+    objects = [{'name': 'Account', 'read': True, 'fields': {'Industry': 'edit'}}, {'name': 'Contact'}]
+    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': objects, 'purge_objects': True, 'purge_fields': True})
+    assert res['changed'] is True
+    assert sorted(res['updated']) == ['Account', 'Account.Industry']
+    assert sorted(res['removed']) == ['Account.Description', 'Contact', 'Opportunity']
+    assert res['diff']['before']['Account'] == {'edit': True} and res['diff']['after']['Account'] == {'edit': False}
+    assert res['diff']['before']['Contact']['read'] is True and res['diff']['after']['Contact'] is None
+    objs = obj_rows(org, ps_id)
+    assert set(objs) == {'Account'} and objs['Account']['PermissionsEdit'] is False
+    assert set(fld_rows(org, ps_id)) == {'Account.Industry'}
+    writes = [c[:2] for c in org.calls if c[1] == 'composite/sobjects']
+    assert writes == [('PATCH', 'composite/sobjects'), ('DELETE', 'composite/sobjects')]
+
+
+def test_synthetic_rows_ignored(org, ps_id, run_module):
+    org.rows.setdefault('ObjectPermissions', []).append({'Id': '000000000000001AAA', 'ParentId': ps_id, 'SobjectType': 'Opportunity',
+                                                         'PermissionsRead': True})
+    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': [], 'purge_objects': True})
+    assert res['changed'] is False and org.writes() == []
+
+
+@pytest.mark.parametrize('objects, fragment', [
+    ([{'name': 'Acount', 'read': True}], 'Did you mean: Account'),
+    ([{'name': 'User', 'read': True}], 'cannot carry object permissions'),
+    ([{'name': 'Account', 'read': True, 'fields': {'Industy': 'read'}}], 'Did you mean: Industry'),
+    ([{'name': 'Account', 'read': True, 'fields': {'OwnerId': 'read'}}], 'not permissionable'),
+    ([{'name': 'Account', 'read': True, 'fields': {'Rating__c': 'edit'}}], 'read-only'),
+    ([{'name': 'Account', 'read': True, 'fields': {'Industry': 'write'}}], 'must be one of'),
+    ([{'name': 'Account', 'read': True}, {'name': 'ACCOUNT'}], 'listed twice'),
+    ([{'name': 'Opportunity', 'read': True, 'fields': {'Amount': 'read'}}], 'could not be described'),
+])
+def test_invalid_input_fails_before_any_write(org, ps_id, run_module, objects, fragment):
+    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': objects})
+    assert res['failed'] is True
+    assert fragment in res['msg']
+    assert org.writes() == []
+
+
+def test_missing_permission_set(org, run_module):
+    res, _ = run_module(main, {'permission_set': 'Nope', 'objects': [{'name': 'Account', 'read': True}]})
+    assert res['failed'] is True and 'does not exist' in res['msg']
+    res, _ = run_module(main, {'permission_set': 'Nope', 'objects': [{'name': 'Account', 'read': True}]}, check_mode=True)
+    assert res['changed'] is True and res['added'] == ['Account'] and org.writes() == []
+    assert 'does not exist yet' in str(res.get('warnings'))
+
+
+def test_row_failure_reported_with_code(org, ps_id, run_module):
+    org.faults.append((lambda m, p: m == 'POST' and p == 'composite/sobjects', 200,
+                       [{'success': False, 'errors': [{'statusCode': 'FIELD_INTEGRITY_EXCEPTION',
+                                                       'message': 'Permission Read Contact depends on permission(s): Read Account'}]}]))
+    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': [{'name': 'Contact', 'read': True}]})
+    assert res['failed'] is True and res['error_code'] == 'FIELD_INTEGRITY_EXCEPTION'
+    assert 'depends on permission(s): Read Account' in res['msg'] and 'What to do' in res['msg']
+    assert res['records'][0]['error_code'] == 'FIELD_INTEGRITY_EXCEPTION'

@@ -60,7 +60,7 @@ def generate_password(length=24):
     """A random password that meets every Salesforce complexity policy (upper, lower, digit, special)."""
     alphabet = string.ascii_letters + string.digits + '!#$%-_=+'
     while True:
-        value = ''.join(secrets.choice(alphabet) for _ in range(length))
+        value = ''.join(secrets.choice(alphabet) for _index in range(length))
         if (any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value)
                 and any(c in '!#$%-_=+' for c in value)):
             return value
@@ -86,8 +86,8 @@ def read_state(client, username, need_profiles):
     subs = [client.sub_query('user', USER_SOQL % soql_quote(username)),
             # References make these depend on the user query; when there is no user they fail and are ignored.
             ref_query(client, 'login', "SELECT Id, IsFrozen FROM UserLogin WHERE UserId = '@{user.records[0].Id}'"),
-            ref_query(client, 'psla', 'SELECT Id, PermissionSetLicenseId FROM PermissionSetLicenseAssign '
-                                     "WHERE AssigneeId = '@{user.records[0].Id}'"),
+            ref_query(client, 'psla',
+                      "SELECT Id, PermissionSetLicenseId FROM PermissionSetLicenseAssign WHERE AssigneeId = '@{user.records[0].Id}'"),
             client.sub_query('psl', PSL_SOQL)]
     if need_profiles:
         subs.append(client.sub_query('profiles', PROFILE_SOQL))
@@ -422,9 +422,9 @@ def run_assignments(module):
     module.step = 'reading the assignments of %s' % p['user']
     subs = [client.sub_query('user', 'SELECT Id, Username, IsActive FROM User WHERE Username = %s' % soql_quote(p['user'])),
             # Profile-owned permission sets also appear as assignments; they belong to the profile, never to us.
-            ref_query(client, 'psa', 'SELECT Id, PermissionSetId, PermissionSet.Name, PermissionSetGroupId, PermissionSetGroup.DeveloperName '
-                                    "FROM PermissionSetAssignment WHERE AssigneeId = '@{user.records[0].Id}' "
-                                    'AND PermissionSet.IsOwnedByProfile = false')]
+            ref_query(client, 'psa',
+                      'SELECT Id, PermissionSetId, PermissionSet.Name, PermissionSetGroupId, PermissionSetGroup.DeveloperName '
+                      "FROM PermissionSetAssignment WHERE AssigneeId = '@{user.records[0].Id}' AND PermissionSet.IsOwnedByProfile = false")]
     if p.get('permission_sets'):
         subs.append(client.sub_query('ps', 'SELECT Id, Name FROM PermissionSet WHERE IsOwnedByProfile = false'))
     if p.get('permission_set_groups'):

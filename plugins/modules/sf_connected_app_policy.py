@@ -19,7 +19,7 @@ description:
   - On a converged org a run costs one token request and one or two API requests (a composite read, plus a
     Metadata API read when O(ip_relaxation) or O(refresh_token_policy) is set).
 author:
-  - sfops contributors
+  - sfops contributors (@sfops)
 options:
   name:
     description:

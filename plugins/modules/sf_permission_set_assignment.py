@@ -14,7 +14,7 @@ description:
   - Writes are batched through sObject Collections (up to 200 rows per request); grants are made before revocations.
   - On a converged org a run costs one token request and one API request (a composite read).
 author:
-  - sfops contributors
+  - sfops contributors (@sfops)
 options:
   user:
     description:

@@ -19,7 +19,7 @@ description:
   - On a converged org a run costs one token request and one API request (a composite read of the user, its
     C(UserLogin), its permission set licences, the profiles and the licence counts).
 author:
-  - sfops contributors
+  - sfops contributors (@sfops)
 options:
   username:
     description:

@@ -37,8 +37,8 @@ def test_policy_from_metadata():
                      '</refreshTokenPolicy></oauthPolicy>')
     assert ca.policy_from_metadata(comp) == {'permitted_users': 'admin_approved', 'ip_relaxation': 'bypass_2fa',
                                              'refresh_token_policy': 'specific_lifetime:1:DAYS'}
-    assert ca.policy_from_metadata(component('<fullName>A</fullName>')) == {'permitted_users': None, 'ip_relaxation': None,
-                                                                           'refresh_token_policy': None}
+    empty = {'permitted_users': None, 'ip_relaxation': None, 'refresh_token_policy': None}
+    assert ca.policy_from_metadata(component('<fullName>A</fullName>')) == empty
 
 
 def test_apply_policy_creates_oauth_policy_in_order():

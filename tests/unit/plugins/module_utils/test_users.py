@@ -25,7 +25,7 @@ def test_derive_alias(first, last, username, expected):
 
 def test_generated_passwords_meet_complexity_and_differ():
     seen = set()
-    for _ in range(50):
+    for _round in range(50):
         pw = users.generate_password()
         assert len(pw) == 24
         assert any(c in string.ascii_lowercase for c in pw) and any(c in string.ascii_uppercase for c in pw)

@@ -70,8 +70,8 @@ def test_purge_swaps_in_one_create_and_one_delete_and_spares_the_profile():
     args = {'user': 'planhat@acme.example', 'permission_sets': ['Planhat_Integration'], 'purge': True}
     result, failed = run_module(main, fake, args)
     assert not failed, result
-    assert [(m, p.rsplit('/', 2)[-2:]) for m, p in fake.requests[1:]] == [('POST', ['composite', 'sobjects']),
-                                                                         ('DELETE', ['composite', 'sobjects'])]
+    expected = [('POST', ['composite', 'sobjects']), ('DELETE', ['composite', 'sobjects'])]
+    assert [(m, p.rsplit('/', 2)[-2:]) for m, p in fake.requests[1:]] == expected
     ids = [r['Id'] for r in fake.tables['PermissionSetAssignment']]
     assert '0Pa000000000009' in ids and '0Pa000000000001' not in ids
     assert result['assignments'] == {'permission_sets': ['Planhat_Integration'], 'permission_set_groups': []}

@@ -121,7 +121,7 @@ class FakeSalesforce(object):
                 out = []
                 for rec_id in params['ids'].split(','):
                     sobject = next(t for t, rows in self.tables.items() if any(r['Id'] == rec_id for r in rows))
-                    status, _ = self.write('DELETE', sobject, rec_id)
+                    status = self.write('DELETE', sobject, rec_id)[0]
                     out.append({'id': rec_id, 'success': status < 300, 'errors': []})
                 return 200, out
             out = []
@@ -191,7 +191,8 @@ def run_module(main, fake, args, check=False, diff=True):
     def fail_json(self, **kwargs):
         raise Fail(kwargs)
 
-    warnings._global_warnings.clear()  # pylint: disable=protected-access  (one module run per test)
+    # One module run per test: forget the warnings of earlier runs.
+    warnings._global_warnings.clear()  # pylint: disable=protected-access
     with patch_module_args(args), mock.patch.object(requests.Session, 'request', new=fake), \
             mock.patch.object(basic.AnsibleModule, 'exit_json', exit_json), \
             mock.patch.object(basic.AnsibleModule, 'fail_json', fail_json):

@@ -205,60 +205,72 @@ class ConnectedAppPolicy(object):
     # --- main -------------------------------------------------------------------------------------------------
     def run(self):
         module = self.module
+        module.step = 'reading connected app %s' % self.name
         state = read_state(self.client, self.name, self.params.get('permission_sets'))
         self._check_permsets(state)
         if not state['app']:
             return self._not_installed(state)
         app = state['app']
         current, component = self._current_policy(state)
+        module.step = 'planning the policy of connected app %s' % app['Name']
         changes = dict((k, v) for k, v in self.desired.items() if v is not None and current.get(k) != v)
-        unverifiable = [k for k in ('ip_relaxation', 'refresh_token_policy') if k in changes and component is None]
         current_sets = access_by_name(state['access'])
         to_add, to_remove = reconcile(current_sets, self.params.get('permission_sets'), self.params.get('purge_permission_sets'))
-        policy_blocked = bool(changes) and component is None
-        if policy_blocked:
+        if changes and component is None:
             # The org does not give this app's metadata to the API (apps not created in the org): only Setup can.
-            self.manual_steps.append(SETUP_POLICY.format(name=app['Name'], what=describe_changes(changes)))
+            self._blocked(app, changes, None)
+            unverifiable = [k for k in ('ip_relaxation', 'refresh_token_policy') if k in changes]
             if unverifiable:
                 self.warnings.append('The Metadata API does not return "%s", so %s cannot be read or set through the API.'
                                      % (app['Name'], ' and '.join(unverifiable)))
-        after_sets = sorted((set(current_sets) | set(to_add)) - set(to_remove))
+            changes = {}
+        if self.manual_steps and self.params['require_installed'] and not module.check_mode:
+            raise InputError('The policy of connected app "%s" cannot be set through the API.' % app['Name'],
+                             hint=' '.join(self.manual_steps))
         before = dict(current, permission_sets=sorted(current_sets))
-        after = dict(current, permission_sets=after_sets)
+        after = dict(current, permission_sets=sorted((set(current_sets) | set(to_add)) - set(to_remove)))
         after.update(changes)
-        changed = bool(changes or to_add or to_remove)
-        result = {'changed': changed, 'added_permission_sets': to_add, 'removed_permission_sets': to_remove}
-        if module.diff_mode and changed:
-            keys = sorted(changes) + (['permission_sets'] if to_add or to_remove else [])
-            result['diff'] = {'before': dict((k, before.get(k)) for k in keys), 'after': dict((k, after.get(k)) for k in keys)}
-        if module.check_mode:
+        result = {'changed': bool(changes or to_add or to_remove), 'added_permission_sets': to_add, 'removed_permission_sets': to_remove}
+        self._diff(result, before, after, changes, to_add or to_remove)
+        if module.check_mode or not result['changed']:
             return self._finish(result, app, after, installed=True)
-        if changes and not policy_blocked:
+        if changes:
+            module.step = 'updating the policy of connected app %s (Metadata API)' % app['Name']
             try:
                 self.metadata.update(apply_policy(component, changes), 'ConnectedApp')
             except SalesforceError as err:
                 if isinstance(err, InputError):
                     raise
-                self.manual_steps.append(SETUP_POLICY.format(name=app['Name'], what=describe_changes(changes))
-                                         + ' (the Metadata API refused the change: %s)' % err)
-                policy_blocked = True
-        if self.manual_steps and self.params['require_installed']:
-            raise InputError('The policy of connected app "%s" cannot be set through the API.' % app['Name'],
-                             hint=' '.join(self.manual_steps))
+                self._blocked(app, changes, err)
+                if self.params['require_installed']:
+                    raise InputError('Salesforce refused the policy of connected app "%s".' % app['Name'], hint=' '.join(self.manual_steps))
+                changes = {}
+                after.update((k, before[k]) for k in self.POLICY_KEYS)
+        module.step = 'changing permission set access to connected app %s' % app['Name']
         if to_add:
             self.client.collections_create([{'attributes': {'type': 'SetupEntityAccess'}, 'ParentId': state['permsets'][n],
                                              'SetupEntityId': app['Id']} for n in to_add])
         if to_remove:
             self.client.collections_delete([current_sets[n]['Id'] for n in to_remove])
-        written = (changes and not policy_blocked) or to_add or to_remove
-        result['changed'] = bool(written)
-        if not written and 'diff' in result:
-            del result['diff']
-        if written:
-            after = self._verify(after, changes if not policy_blocked else {})
-        elif policy_blocked:
-            after = dict(before)
+        result['changed'] = bool(changes or to_add or to_remove)
+        self._diff(result, before, after, changes, to_add or to_remove)
+        if result['changed']:
+            module.step = 'reading connected app %s back' % app['Name']
+            after = self._verify(after, changes)
         return self._finish(result, app, after, installed=True)
+
+    def _blocked(self, app, changes, error):
+        step = SETUP_POLICY.format(name=app['Name'], what=describe_changes(changes))
+        if error is not None:
+            step += ' (the Metadata API refused the change: %s)' % error
+        self.manual_steps.append(step)
+
+    def _diff(self, result, before, after, changes, access_changed):
+        """Diff of what this run writes (or would write); a policy only Setup can change is in manual_steps instead."""
+        result.pop('diff', None)
+        keys = sorted(changes) + (['permission_sets'] if access_changed else [])
+        if self.module.diff_mode and keys:
+            result['diff'] = {'before': dict((k, before.get(k)) for k in keys), 'after': dict((k, after.get(k)) for k in keys)}
 
     def _verify(self, after, changes):
         """Re-read over REST: the permitted-users policy must show what the metadata write asked for."""

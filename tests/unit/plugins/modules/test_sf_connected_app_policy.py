@@ -227,3 +227,13 @@ def test_verification_failure_is_reported():
     fake.soap.on_update = lambda pol: None  # the org says success but the app does not change (forcedotcom/cli#2203)
     result, failed = run_module(main, fake, {'name': 'Planhat', 'permitted_users': 'admin_approved'})
     assert failed and 'still shows permitted users = all_self_authorize' in result['msg']
+
+
+def test_check_mode_with_metadata_absent_diff_holds_only_what_a_run_writes():
+    fake = org(metadata=False)
+    result, failed = run_module(main, fake, dict(FULL, require_installed=False), check=True)
+    assert not failed and result['changed'] is True  # the pending manual step is drift in check mode
+    assert result['diff'] == {'before': {'permission_sets': ['Old_Access']}, 'after': {'permission_sets': ['Planhat_Integration']}}
+    assert 'Edit Policies' in result['manual_steps'][0]
+    assert result['connected_app']['permitted_users'] == 'all_self_authorize'  # not what Setup has to do, what will be
+    assert fake.writes == []

@@ -142,7 +142,8 @@ def jwt_claims(params, now=None):
 
 def jwt_assertion(params, now=None):
     """Sign the assertion with RS256. PyJWT and cryptography are imported here so only jwt_bearer needs them."""
-    import jwt  # pylint: disable=import-outside-toplevel  (guarded by SalesforceModule.check_libraries)
+    # Imported here so only jwt_bearer needs PyJWT; SalesforceModule.check_libraries() guards it.
+    import jwt  # pylint: disable=import-outside-toplevel
     key = _read_private_key(params)
     try:
         return jwt.encode(jwt_claims(params, now), key, algorithm='RS256')

@@ -172,5 +172,3 @@ def _connected_apps(params, res):
         app['oauth_users'].sort(key=str)
         app['permission_sets'].sort(key=str)
     return out
-
-

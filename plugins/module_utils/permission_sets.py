@@ -176,8 +176,8 @@ def run(module):
 
 
 def _after(before, p, desired, license_id, state, current, to_add, to_remove):
-    after = dict(before or {'id': None, 'name': p['name'], 'license_id': license_id, 'license': state.licenses.get(license_id),
-                           'assignments': 0, 'description': None})
+    new = {'id': None, 'name': p['name'], 'license_id': license_id, 'license': state.licenses.get(license_id), 'assignments': 0, 'description': None}
+    after = dict(before or new)
     after['label'] = desired['label']
     if 'description' in desired:
         after['description'] = desired['description']

@@ -16,7 +16,7 @@ description:
   - B(Put C(no_log=true) on the task.) A module cannot mark a returned value as secret, and RV(access_token) is one.
   - Never reports a change.
 author:
-  - sfops contributors
+  - sfops contributors (@sfops)
 options: {}
 seealso:
   - module: sfops.salesforce.sf_org_info

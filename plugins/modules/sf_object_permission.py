@@ -20,7 +20,7 @@ description:
   - On a converged org a run costs one token request and one API request (a composite read). Changes are written
     with at most one sObject Collections call each for update, create and delete (200 rows per call).
 author:
-  - sfops contributors
+  - sfops contributors (@sfops)
 options:
   permission_set:
     description:

@@ -13,7 +13,7 @@ description:
     API versions costs one extra GET, and system permissions of permission sets one more composite.
   - Read-only; never reports a change and behaves the same in check mode.
 author:
-  - sfops contributors
+  - sfops contributors (@sfops)
 options:
   gather:
     description:

@@ -15,7 +15,7 @@ description:
     M(sfops.salesforce.sf_permission_set_assignment).
   - On a converged org a run costs one token request and one API request (a composite read).
 author:
-  - sfops contributors
+  - sfops contributors (@sfops)
 options:
   name:
     description:

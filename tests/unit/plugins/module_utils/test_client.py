@@ -40,10 +40,10 @@ class Script(object):
 
 def make(answers, tokens=None, **params):
     script = Script(answers, tokens)
-    client = SalesforceClient(dict(PARAMS, **params), register_secret=lambda v: registered.append(v))
+    client = SalesforceClient(dict(PARAMS, **params), register_secret=registered.append)
     client.http.request = script.request
     client.http.post = script.post
-    client.sleep = lambda s: sleeps.append(s)
+    client.sleep = sleeps.append
     return client, script
 
 
@@ -128,7 +128,7 @@ def test_no_relogin_with_a_given_access_token():
 
 
 def test_connection_error_message_has_no_secret():
-    client, _script = make([requests.exceptions.ConnectionError('boom TOKEN-1')] * 3)
+    client = make([requests.exceptions.ConnectionError('boom TOKEN-1')] * 3)[0]
     with pytest.raises(SalesforceError) as exc:
         client.get('x')
     assert 'TOKEN-1' not in str(exc.value) and exc.value.error_code == 'CONNECTION_ERROR'
@@ -171,7 +171,7 @@ def test_collections_chunk_by_200_and_raise_on_row_failure():
 
 
 def test_composite_batches_respect_25_and_5_queries():
-    client, _ = make([Resp(200, {'access': 1})])
+    client = make([Resp(200, {'access': 1})])[0]
     client.login()
     subs = [client.sub_query('q%d' % i, 'SELECT Id FROM X') for i in range(7)] + [client.sub_describe('d%d' % i, 'X') for i in range(30)]
     batches = list(client._composite_batches(subs))
@@ -190,7 +190,7 @@ def test_composite_results_errors_and_paging():
     assert [r['Id'] for r in res['q']['records']] == [1, 2]
     assert isinstance(res['d'], SalesforceError) and res['d'].error_code == 'NOT_FOUND'
     assert script.sent[0][3]['compositeRequest'][0]['url'] == '/services/data/v67.0/query?q=SELECT%20Id%20FROM%20X%20WHERE%20Name%20%3D%20%27a%20b%27'
-    client, _ = make([Resp(200, body), Resp(200, {'done': True, 'records': []})])
+    client = make([Resp(200, body), Resp(200, {'done': True, 'records': []})])[0]
     with pytest.raises(SalesforceError):
         client.composite([{'method': 'GET', 'url': '/x', 'referenceId': 'd'}])
 

@@ -19,9 +19,15 @@ def org(monkeypatch):
     return install(monkeypatch, FakeOrg())
 
 
+class Result(dict):
+    """The module's result dict; ``.out`` is everything it printed (to look for leaked secrets)."""
+
+    out = ''
+
+
 @pytest.fixture
 def run_module(capsys):
-    """Run a module's main() with args (auth merged in); return (result dict, printed output)."""
+    """Run a module's main() with args (auth merged in); return its Result."""
 
     def _run(main, args, check_mode=False, diff=True):
         full = dict(AUTH, **args)
@@ -31,6 +37,8 @@ def run_module(capsys):
             with pytest.raises(SystemExit):
                 main()
         out = capsys.readouterr().out
-        return json.loads(out), out
+        result = Result(json.loads(out))
+        result.out = out
+        return result
 
     return _run

@@ -11,7 +11,7 @@ from ansible_collections.sfops.salesforce.tests.unit.fake_salesforce import TOKE
 
 
 def test_login_returns_token_and_ids(org, run_module):
-    res, _ = run_module(main, {})
+    res = run_module(main, {})
     assert res['changed'] is False
     assert res['access_token'] == TOKEN  # returned on purpose (the task must use no_log)
     assert res['instance_url'] == 'https://fake.my.salesforce.com'
@@ -24,27 +24,27 @@ def test_jwt_login_signs_for_the_user(org, run_module, tmp_path):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path / 'k.pem'
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
-    res, _ = run_module(main, {'auth_method': 'jwt_bearer', 'username': 'admin@fake.example', 'private_key_file': str(path),
-                               'login_url': 'https://test.salesforce.com'})
+    res = run_module(main, {'auth_method': 'jwt_bearer', 'username': 'admin@fake.example', 'private_key_file': str(path),
+                            'login_url': 'https://test.salesforce.com'})
     assert res['changed'] is False
     claims = jwt.decode(org.token_form['assertion'], key.public_key(), algorithms=['RS256'], audience='https://test.salesforce.com')
     assert claims['sub'] == 'admin@fake.example' and claims['iss'] == 'CID'
 
 
 def test_access_token_method_checks_userinfo(org, run_module):
-    res, _ = run_module(main, {'auth_method': 'access_token', 'access_token': TOKEN})
+    res = run_module(main, {'auth_method': 'access_token', 'access_token': TOKEN})
     assert res['org_id'] == org.org_id and org.token_requests == 0
     assert org.calls[0][1] == '/services/oauth2/userinfo' or 'userinfo' in org.calls[0][1]
 
 
 def test_auth_error_has_hint_and_no_secret(org, run_module):
     org.token_error = {'error': 'invalid_client', 'error_description': 'invalid client credentials'}
-    res, out = run_module(main, {})
+    res = run_module(main, {})
     assert res['failed'] is True and res['error_code'] == 'invalid_client'
-    assert 'What to do' in res['msg'] and 'CLIENT-SECRET-VALUE' not in out and 'Traceback' not in out
+    assert 'What to do' in res['msg'] and 'CLIENT-SECRET-VALUE' not in res.out and 'Traceback' not in res.out
 
 
 def test_missing_option_fails_without_request(org, run_module):
-    res, _ = run_module(main, {'client_secret': None})
+    res = run_module(main, {'client_secret': None})
     assert res['failed'] is True and 'client_secret' in res['msg'] and 'SF_CLIENT_SECRET' in res['msg']
     assert org.token_requests == 0

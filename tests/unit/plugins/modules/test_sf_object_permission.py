@@ -25,7 +25,7 @@ def fld_rows(org, ps_id):
 
 
 def test_check_mode_then_apply_then_converged(org, ps_id, run_module):
-    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS}, check_mode=True)
+    res = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS}, check_mode=True)
     assert res['changed'] is True
     assert sorted(res['added']) == ['Account', 'Account.Description', 'Account.Industry', 'Contact']
     assert res['implied'] == ['Account.read']
@@ -35,7 +35,7 @@ def test_check_mode_then_apply_then_converged(org, ps_id, run_module):
     assert org.writes() == [] and obj_rows(org, ps_id) == {}
 
     org.calls.clear()
-    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS})
+    res = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS})
     assert res['changed'] is True
     # one composite read + one collections create carrying all four rows
     assert [c[:2] for c in org.calls] == [('POST', 'composite'), ('POST', 'composite/sobjects')]
@@ -45,7 +45,7 @@ def test_check_mode_then_apply_then_converged(org, ps_id, run_module):
 
     org.calls.clear()
     org.token_requests = 0
-    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS})
+    res = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS})
     assert res['changed'] is False and org.writes() == []
     assert len(org.calls) == 1 and org.token_requests == 1
 
@@ -55,7 +55,7 @@ def test_update_revoke_and_purge_batched(org, ps_id, run_module):
     org.insert('ObjectPermissions', {'ParentId': ps_id, 'SobjectType': 'Opportunity', 'PermissionsRead': True})
     org.calls.clear()
     objects = [{'name': 'Account', 'read': True, 'fields': {'Industry': 'edit'}}, {'name': 'Contact'}]
-    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': objects, 'purge_objects': True, 'purge_fields': True})
+    res = run_module(main, {'permission_set': 'Integration_API', 'objects': objects, 'purge_objects': True, 'purge_fields': True})
     assert res['changed'] is True
     assert sorted(res['updated']) == ['Account', 'Account.Industry']
     assert sorted(res['removed']) == ['Account.Description', 'Contact', 'Opportunity']
@@ -71,7 +71,7 @@ def test_update_revoke_and_purge_batched(org, ps_id, run_module):
 def test_synthetic_rows_ignored(org, ps_id, run_module):
     org.rows.setdefault('ObjectPermissions', []).append({'Id': '000000000000001AAA', 'ParentId': ps_id, 'SobjectType': 'Opportunity',
                                                          'PermissionsRead': True})
-    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': [], 'purge_objects': True})
+    res = run_module(main, {'permission_set': 'Integration_API', 'objects': [], 'purge_objects': True})
     assert res['changed'] is False and org.writes() == []
 
 
@@ -86,16 +86,16 @@ def test_synthetic_rows_ignored(org, ps_id, run_module):
     ([{'name': 'Opportunity', 'read': True, 'fields': {'Amount': 'read'}}], 'could not be described'),
 ])
 def test_invalid_input_fails_before_any_write(org, ps_id, run_module, objects, fragment):
-    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': objects})
+    res = run_module(main, {'permission_set': 'Integration_API', 'objects': objects})
     assert res['failed'] is True
     assert fragment in res['msg']
     assert org.writes() == []
 
 
 def test_missing_permission_set(org, run_module):
-    res, _ = run_module(main, {'permission_set': 'Nope', 'objects': [{'name': 'Account', 'read': True}]})
+    res = run_module(main, {'permission_set': 'Nope', 'objects': [{'name': 'Account', 'read': True}]})
     assert res['failed'] is True and 'does not exist' in res['msg']
-    res, _ = run_module(main, {'permission_set': 'Nope', 'objects': [{'name': 'Account', 'read': True}]}, check_mode=True)
+    res = run_module(main, {'permission_set': 'Nope', 'objects': [{'name': 'Account', 'read': True}]}, check_mode=True)
     assert res['changed'] is True and res['added'] == ['Account'] and org.writes() == []
     assert 'does not exist yet' in str(res.get('warnings'))
 
@@ -104,7 +104,7 @@ def test_row_failure_reported_with_code(org, ps_id, run_module):
     org.faults.append((lambda m, p: m == 'POST' and p == 'composite/sobjects', 200,
                        [{'success': False, 'errors': [{'statusCode': 'FIELD_INTEGRITY_EXCEPTION',
                                                        'message': 'Permission Read Contact depends on permission(s): Read Account'}]}]))
-    res, _ = run_module(main, {'permission_set': 'Integration_API', 'objects': [{'name': 'Contact', 'read': True}]})
+    res = run_module(main, {'permission_set': 'Integration_API', 'objects': [{'name': 'Contact', 'read': True}]})
     assert res['failed'] is True and res['error_code'] == 'FIELD_INTEGRITY_EXCEPTION'
     assert 'depends on permission(s): Read Account' in res['msg'] and 'What to do' in res['msg']
     assert res['records'][0]['error_code'] == 'FIELD_INTEGRITY_EXCEPTION'

@@ -6,7 +6,7 @@ from ansible_collections.sfops.salesforce.plugins.modules.sf_org_info import mai
 
 
 def test_default_gather_two_requests(org, run_module):
-    res, _ = run_module(main, {}, check_mode=True)
+    res = run_module(main, {}, check_mode=True)
     assert res['changed'] is False
     o = res['org']
     assert o['organization'] == {'id': org.org_id, 'name': 'Fake Org', 'edition': 'Developer Edition', 'is_sandbox': False, 'instance': 'FK1'}
@@ -26,7 +26,7 @@ def test_access_gather(org, run_module):
     app = org.insert('ConnectedApplication', {'Name': 'Planhat', 'OptionsAllowAdminApprovedUsersOnly': True})
     org.insert('SetupEntityAccess', {'ParentId': ps_id, 'SetupEntityId': app, 'SetupEntityType': 'ConnectedApplication'})
     org.insert('OauthToken', {'AppName': 'Other App', 'UserId': org.admin, 'UseCount': 3})
-    res, _ = run_module(main, {'gather': ['users', 'permission_sets', 'connected_apps'], 'permission_set_names': ['Integration_API']})
+    res = run_module(main, {'gather': ['users', 'permission_sets', 'connected_apps'], 'permission_set_names': ['Integration_API']})
     o = res['org']
     assert o['users'][0]['permission_sets'] == ['Integration_API']  # profile-owned set filtered out
     (ps,) = o['permission_sets']

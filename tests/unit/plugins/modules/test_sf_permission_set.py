@@ -12,20 +12,20 @@ def ps(org, name='Integration_API'):
 
 
 def test_create_check_mode_makes_no_write(org, run_module):
-    res, out = run_module(main, {'name': 'Integration_API', 'system_permissions': ['API Enabled']}, check_mode=True)
+    res = run_module(main, {'name': 'Integration_API', 'system_permissions': ['API Enabled']}, check_mode=True)
     assert res['changed'] is True
     assert res['permission_set']['id'] is None
     assert res['added_permissions'] == ['ApiEnabled']
     assert res['diff']['before'] == {'state': 'absent'}
     assert ps(org) is None
     assert org.writes() == []
-    assert TOKEN not in out
+    assert TOKEN not in res.out
 
 
 def test_create_then_converged(org, run_module):
     args = {'name': 'Integration_API', 'label': 'Integration', 'system_permissions': ['API Enabled', 'PermissionsManageUsers'],
             'license': 'SalesforceAPIIntegrationPsl'}
-    res, _ = run_module(main, args)
+    res = run_module(main, args)
     row = ps(org)
     assert res['changed'] is True
     assert row['PermissionsApiEnabled'] is True and row['PermissionsManageUsers'] is True
@@ -36,7 +36,7 @@ def test_create_then_converged(org, run_module):
     assert res['permission_set']['id'] == row['Id']
     org.calls.clear()
     org.token_requests = 0
-    res, _ = run_module(main, args)
+    res = run_module(main, args)
     assert res['changed'] is False
     assert org.writes() == []
     assert len(org.calls) == 1 and org.calls[0][1] == 'composite'
@@ -45,8 +45,8 @@ def test_create_then_converged(org, run_module):
 
 def test_update_diff_only_changes(org, run_module):
     org.insert('PermissionSet', {'Name': 'Integration_API', 'Label': 'Old', 'PermissionsApiEnabled': True, 'PermissionsViewSetup': True})
-    res, _ = run_module(main, {'name': 'Integration_API', 'label': 'New', 'system_permissions': ['ApiEnabled'],
-                               'purge_system_permissions': True})
+    res = run_module(main, {'name': 'Integration_API', 'label': 'New', 'system_permissions': ['ApiEnabled'],
+                            'purge_system_permissions': True})
     assert res['changed'] is True
     assert res['removed_permissions'] == ['ViewSetup']
     assert res['diff'] == {'before': {'label': 'Old', 'system_permissions': {'ViewSetup': True}},
@@ -57,46 +57,46 @@ def test_update_diff_only_changes(org, run_module):
 
 def test_without_purge_extra_permissions_stay(org, run_module):
     org.insert('PermissionSet', {'Name': 'Integration_API', 'Label': 'Integration_API', 'PermissionsApiEnabled': True, 'PermissionsViewSetup': True})
-    res, _ = run_module(main, {'name': 'Integration_API', 'system_permissions': ['ApiEnabled']})
+    res = run_module(main, {'name': 'Integration_API', 'system_permissions': ['ApiEnabled']})
     assert res['changed'] is False
     assert org.writes() == []
 
 
 def test_unknown_permission_fails_before_write_with_close_match(org, run_module):
-    res, out = run_module(main, {'name': 'Integration_API', 'system_permissions': ['API Enabeld']})
+    res = run_module(main, {'name': 'Integration_API', 'system_permissions': ['API Enabeld']})
     assert res['failed'] is True
     assert 'API Enabled' in res['msg'] and 'Did you mean' in res['msg']
     assert org.writes() == []
-    assert 'CLIENT-SECRET-VALUE' not in out and TOKEN not in out
+    assert 'CLIENT-SECRET-VALUE' not in res.out and TOKEN not in res.out
 
 
 def test_permission_from_later_api_version_is_named(org, run_module):
-    res, _ = run_module(main, {'name': 'Integration_API', 'system_permissions': ['Approve Uninstalled Connected Apps']})
+    res = run_module(main, {'name': 'Integration_API', 'system_permissions': ['Approve Uninstalled Connected Apps']})
     assert res['failed'] is True
     assert '67.0' in res['msg'] and 'PermissionsCanApproveUninstalledApps' in res['msg']
 
 
 def test_license_change_on_existing_set_fails_clearly(org, run_module):
     org.insert('PermissionSet', {'Name': 'Integration_API', 'Label': 'x'})
-    res, _ = run_module(main, {'name': 'Integration_API', 'license': 'Salesforce API Integration'})
+    res = run_module(main, {'name': 'Integration_API', 'license': 'Salesforce API Integration'})
     assert res['failed'] is True
     assert 'LicenseId can only be set when a permission set is created' in res['msg']
     assert org.writes() == []
 
 
 def test_unknown_license_lists_choices(org, run_module):
-    res, _ = run_module(main, {'name': 'Integration_API', 'license': 'Salesforce API Integraton'})
+    res = run_module(main, {'name': 'Integration_API', 'license': 'Salesforce API Integraton'})
     assert res['failed'] is True and 'Salesforce API Integration' in res['msg']
     assert org.writes() == []
 
 
 def test_profile_owned_set_refused(org, run_module):
-    res, _ = run_module(main, {'name': 'X00ex000001', 'label': 'y'})
+    res = run_module(main, {'name': 'X00ex000001', 'label': 'y'})
     assert res['failed'] is True and 'owned by a profile' in res['msg']
 
 
 def test_bad_name_fails_before_any_request(org, run_module):
-    res, _ = run_module(main, {'name': 'bad name__'})
+    res = run_module(main, {'name': 'bad name__'})
     assert res['failed'] is True and 'not a valid permission set API name' in res['msg']
     assert org.calls == [] and org.token_requests == 0
 
@@ -104,7 +104,7 @@ def test_bad_name_fails_before_any_request(org, run_module):
 def test_absent_refuses_while_assigned(org, run_module):
     ps_id = org.insert('PermissionSet', {'Name': 'Integration_API', 'Label': 'x'})
     org.insert('PermissionSetAssignment', {'PermissionSetId': ps_id, 'AssigneeId': org.admin})
-    res, _ = run_module(main, {'name': 'Integration_API', 'state': 'absent'})
+    res = run_module(main, {'name': 'Integration_API', 'state': 'absent'})
     assert res['failed'] is True and 'remove_assignments' in res['msg']
     assert ps(org) is not None and org.writes() == []
 
@@ -112,20 +112,20 @@ def test_absent_refuses_while_assigned(org, run_module):
 def test_absent_with_remove_assignments(org, run_module):
     ps_id = org.insert('PermissionSet', {'Name': 'Integration_API', 'Label': 'x'})
     org.insert('PermissionSetAssignment', {'PermissionSetId': ps_id, 'AssigneeId': org.admin})
-    res, _ = run_module(main, {'name': 'Integration_API', 'state': 'absent', 'remove_assignments': True}, check_mode=True)
+    res = run_module(main, {'name': 'Integration_API', 'state': 'absent', 'remove_assignments': True}, check_mode=True)
     assert res['changed'] is True and ps(org) is not None and org.writes() == []
-    res, _ = run_module(main, {'name': 'Integration_API', 'state': 'absent', 'remove_assignments': True})
+    res = run_module(main, {'name': 'Integration_API', 'state': 'absent', 'remove_assignments': True})
     assert res['changed'] is True and res['removed_assignments'] == 1
     assert ps(org) is None and org.find('PermissionSetAssignment', PermissionSetId=ps_id) == []
-    res, _ = run_module(main, {'name': 'Integration_API', 'state': 'absent'})
+    res = run_module(main, {'name': 'Integration_API', 'state': 'absent'})
     assert res['changed'] is False
 
 
 def test_salesforce_error_is_reported_with_code_and_hint(org, run_module):
     org.faults.append((lambda m, p: m == 'POST' and p.startswith('sobjects/PermissionSet'), 403,
                        [{'errorCode': 'REQUEST_LIMIT_EXCEEDED', 'message': 'TotalRequests Limit exceeded.'}]))
-    res, out = run_module(main, {'name': 'Integration_API'})
+    res = run_module(main, {'name': 'Integration_API'})
     assert res['failed'] is True
     assert res['error_code'] == 'REQUEST_LIMIT_EXCEEDED'
     assert 'creating permission set Integration_API' in res['msg'] and '24 h' in res['msg']
-    assert 'Traceback' not in out and TOKEN not in out
+    assert 'Traceback' not in res.out and TOKEN not in res.out

@@ -106,6 +106,10 @@ class SalesforceClient(object):
         verify = bool(params.get('validate_certs', True))
         if verify and params.get('ca_path'):
             verify = params['ca_path']
+        # Passed on every call, not only set on the session: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override
+        # Session.verify when a call leaves verify unset (psf/requests#3829), which would silently drop ca_path and
+        # validate_certs=false in execution environments that export those variables.
+        self.verify = verify
         self.http.verify = verify
         self.http.headers.update({'Accept': 'application/json', 'User-Agent': 'sfops.salesforce'})
         self.timeout = params.get('timeout') or 30
@@ -121,7 +125,7 @@ class SalesforceClient(object):
     def _post_token(self, url, form):
         self.token_requests += 1
         try:
-            resp = self.http.post(url, data=form, timeout=self.timeout)
+            resp = self.http.post(url, data=form, timeout=self.timeout, verify=self.verify)
         except requests.exceptions.RequestException as exc:
             raise SalesforceError(None, 'CONNECTION_ERROR', 'Cannot reach the token endpoint %s (%s).' % (url, type(exc).__name__))
         try:
@@ -178,7 +182,7 @@ class SalesforceClient(object):
             self.calls.append((method, path.split('?')[0]))
             try:
                 resp = self.http.request(method, url, params=params, data=json.dumps(body) if body is not None else None,
-                                         headers=headers, timeout=self.timeout)
+                                         headers=headers, timeout=self.timeout, verify=self.verify)
             except requests.exceptions.RequestException as exc:
                 # A connect failure never reached Salesforce, so even a write can be repeated; a read timeout may
                 # hide an applied write.

@@ -25,15 +25,18 @@ class Script(object):
         self.tokens = list(tokens or [TOKEN])
         self.sent = []
         self.token_posts = 0
+        self.verify = []
 
-    def request(self, method, url, params=None, data=None, headers=None, timeout=None):
+    def request(self, method, url, params=None, data=None, headers=None, timeout=None, verify=None):
+        self.verify.append(verify)
         self.sent.append((method, url.replace('https://i.example', ''), params, json.loads(data) if data else None, headers))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer
 
-    def post(self, url, data=None, timeout=None):
+    def post(self, url, data=None, timeout=None, verify=None):
+        self.verify.append(verify)
         self.token_posts += 1
         return Resp(200, self.tokens.pop(0) if len(self.tokens) > 1 else self.tokens[0])
 
@@ -61,9 +64,15 @@ def err(status, code, message='m'):
 
 
 def test_verify_maps_validate_certs_and_ca_path():
-    assert SalesforceClient(dict(PARAMS, ca_path='/ca.pem')).http.verify == '/ca.pem'
-    assert SalesforceClient(dict(PARAMS, validate_certs=False, ca_path='/ca.pem')).http.verify is False
-    assert SalesforceClient(PARAMS).http.verify is True
+    assert SalesforceClient(dict(PARAMS, ca_path='/ca.pem')).verify == '/ca.pem'
+    assert SalesforceClient(dict(PARAMS, validate_certs=False, ca_path='/ca.pem')).verify is False
+    assert SalesforceClient(PARAMS).verify is True
+
+
+def test_verify_passed_on_every_call_so_env_bundles_cannot_override_it():
+    client, script = make([Resp(200, {})], ca_path='/ca.pem')
+    client.get('x')
+    assert script.verify == ['/ca.pem', '/ca.pem']  # token request and API request
 
 
 def test_token_registered_and_sent_as_bearer():

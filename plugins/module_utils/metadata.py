@@ -175,7 +175,9 @@ class MetadataClient(object):
                 resp = self.client.http.post(url, data=envelope(session.access_token, body_xml).encode('utf-8'),
                                              headers={'Content-Type': 'text/xml; charset=UTF-8', 'SOAPAction': '""',
                                                       'Accept': 'text/xml'},
-                                             timeout=self.client.timeout)
+                                             timeout=self.client.timeout,
+                                             # Explicit, or REQUESTS_CA_BUNDLE would override ca_path (psf/requests#3829).
+                                             verify=getattr(self.client, 'verify', self.client.http.verify))
             except RequestException as exc:  # the class name is enough and holds no secret
                 raise SalesforceError(None, 'CONNECTION_ERROR', 'Metadata API %s failed: %s.' % (operation, type(exc).__name__))
             root = parse_xml(resp.text or '')

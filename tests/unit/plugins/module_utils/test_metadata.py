@@ -117,7 +117,10 @@ class FakeSession(object):
         self.answers = list(answers)
         self.sent = []
 
-    def post(self, url, data=None, headers=None, timeout=None):
+    verify = '/ca.pem'
+
+    def post(self, url, data=None, headers=None, timeout=None, verify=None):
+        assert verify == '/ca.pem'  # passed explicitly, never left to environment variables
         self.sent.append((url, data.decode('utf-8'), headers))
         return self.answers.pop(0)
 

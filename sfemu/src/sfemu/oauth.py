@@ -15,7 +15,8 @@ Sources (ref = /work/shared/reference/salesforce-api.md):
 
 State lives in ``org.meta["oauth"]`` (persisted with the org, so a restart keeps sessions):
 ``{"app": {...the sfops Automation OAuth credentials...}, "sessions": {token: {...}}, "refresh": {token: {...}},
-"approved": {user_id: [client_id, ...]}, "passwords": {user_id: sha256}, "codes": {code: {...}}}``.
+"approved": {user_id: [client_id, ...]}, "codes": {code: {...}}}``. Connected apps (consumer key/secret, policy,
+access) and passwords belong to org.py (``find_connected_app``, ``user_has_app_access``, ``check_password``).
 Tokens never appear in logs.
 """
 
@@ -62,10 +63,6 @@ def _now():
     return time.time()
 
 
-def _hash(pw):
-    return hashlib.sha256(("sfemu:" + pw).encode("utf-8")).hexdigest()
-
-
 def _soql_str(value):
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -106,94 +103,69 @@ class OAuth:
         st = org.meta.get("oauth")
         if not isinstance(st, dict):
             st = org.meta["oauth"] = {}
-        for k in ("sessions", "refresh", "approved", "passwords", "codes"):
+        for k in ("sessions", "refresh", "approved", "codes"):
             if not isinstance(st.get(k), dict):
                 st[k] = {}
         return st
 
     def prepare_orgs(self):
-        """Make sure every org has its app credentials, JWT certificate and an admin password (idempotent: a
-        restart keeps everything; keys are reused from DIR/keys)."""
+        """Per org: the JWT key pair whose certificate is on the seeded app (DIR/keys/<alias>.key|.crt, reused on
+        restart, generated in parallel on first start), the client_id index, and a refresh token for the admin
+        (listed in connections.json; it stands for an earlier web-server-flow consent)."""
         from sfemu import tls  # noqa: PLC0415
 
         keys_dir = pathlib.Path(self.app.data_dir) / "keys"
         keys_dir.mkdir(parents=True, exist_ok=True)
+        orgs = list(self.app.emulator.orgs.items())
+        pairs = tls.ensure_jwt_keypairs([keys_dir / alias for alias, _ in orgs],
+                                        ["sfemu %s" % alias for alias, _ in orgs])
         index = {}
-        for alias, org in self.app.emulator.orgs.items():
+        for (alias, org), (key_file, cert_pem) in zip(orgs, pairs):
             with org.lock:
                 st = self.state(org)
-                app = st.get("app")
-                if not isinstance(app, dict) or not app.get("client_id"):
-                    seeded = self._seeded_app(org)
-                    app = st["app"] = {
-                        "name": APP_NAME,
-                        "client_id": seeded.get("client_id") or new_client_id(),
-                        "client_secret": seeded.get("client_secret") or secrets.token_hex(32).upper(),
-                    }
-                key_file, cert_pem = tls.ensure_jwt_keypair(keys_dir / alias, common_name="sfemu %s" % alias)
-                app["private_key_file"] = key_file
                 org.meta["jwt_cert_pem"] = cert_pem
+                st["private_key_file"] = key_file
+                for app in org.connected_apps():
+                    if app.get("client_id"):
+                        index[app["client_id"]] = alias
                 admin = self._admin(org)
                 if admin is not None:
-                    app.setdefault("run_as", admin["Id"])  # client credentials run-as user (design.md: the admin)
+                    cid = org.credentials.get("client_id")
                     seed = self._seed.get(alias) or {}
-                    pw = seed.get("password") or st.get("admin_password") or new_password()
-                    st["admin_password"] = pw
-                    st["passwords"].setdefault(admin["Id"], _hash(pw))
-                    # The admin approved the app once (the "pre-authorised" admin of design.md).
-                    appr = st["approved"].setdefault(admin["Id"], [])
-                    if app["client_id"] not in appr:
-                        appr.append(app["client_id"])
                     rt = seed.get("refresh_token") or st.get("admin_refresh_token")
                     if not rt or rt not in st["refresh"]:
                         rt = rt or new_refresh_token()
-                        st["refresh"][rt] = {"user_id": admin["Id"], "client_id": app["client_id"],
-                                             "issued": _now()}
+                        st["refresh"][rt] = {"user_id": admin["Id"], "client_id": cid, "issued": _now()}
                     st["admin_refresh_token"] = rt
-                    self._seed[alias] = {"password": pw, "refresh_token": rt}
-                index[app["client_id"]] = alias
+                    self._seed[alias] = {"refresh_token": rt}
         self._client_index = index
 
-    @staticmethod
-    def _seeded_app(org):
-        """Credentials seeded by org.py, if it provides any (org.meta['connected_apps'][name] or similar)."""
-        for key in ("connected_app_credentials", "oauth_apps", "connected_apps"):
-            val = org.meta.get(key)
-            if isinstance(val, dict) and isinstance(val.get(APP_NAME), dict):
-                return val[APP_NAME]
-        return {}
-
     def _admin(self, org):
-        uname = "admin@%s.sfemu.example" % org.alias  # docs/design.md "Seeded orgs"
+        uname = org.credentials.get("username") or "admin@%s.sfemu.example" % org.alias  # design.md "Seeded orgs"
         found = self.app.emulator.find_user(uname)
-        if found:
-            return found[1]
-        try:
-            _, recs = org.query("SELECT Id, Username FROM User WHERE Profile.Name = 'System Administrator' AND "
-                                "IsActive = true ORDER BY CreatedDate LIMIT 1", "67.0")
-        except Exception:  # noqa: BLE001
-            return None
-        return recs[0] if recs else None
+        return found[1] if found and found[0] is org else None
 
     def connection_info(self, org):
-        """Fields of connections.json that come from OAuth state."""
+        """Fields of connections.json that come from the org's credentials and OAuth state."""
         st = self.state(org)
-        admin = self._admin(org)
+        creds = org.credentials
         return {
-            "username": admin.get("Username") if admin else None,
-            "password": st.get("admin_password"),
-            "client_id": st["app"]["client_id"],
-            "client_secret": st["app"]["client_secret"],
-            "private_key_file": st["app"]["private_key_file"],
+            "username": creds.get("username"),
+            "password": creds.get("password"),
+            "client_id": creds.get("client_id"),
+            "client_secret": creds.get("client_secret"),
+            "private_key_file": st.get("private_key_file"),
             "refresh_token": st.get("admin_refresh_token"),
         }
 
     def app_for_client(self, client_id):
+        """(org, app dict with secret) of a consumer key, or (None, None)."""
         alias = self._client_index.get(client_id or "")
-        if alias is None:
+        org = self.app.emulator.orgs.get(alias) if alias else None
+        if org is None:
             return None, None
-        org = self.app.emulator.orgs.get(alias)
-        return org, self.state(org)["app"]
+        app = org.find_connected_app(client_id)
+        return (org, app) if app else (None, None)
 
     # ------------------------------------------------------------------------------------------------------
     # sessions
@@ -221,7 +193,8 @@ class OAuth:
         issued_at = str(int(now * 1000))
         base = self.app.base_url
         ident = "%s/id/%s/%s" % (base, org.org_id, user_id)
-        secret = st["app"]["client_secret"].encode("utf-8")
+        app = org.find_connected_app(client_id) or {}
+        secret = (app.get("client_secret") or "").encode("utf-8")
         # signature = Base64(HMAC-SHA256(client_secret, id + issued_at)) (OAuth docs, token response "signature")
         sig = base64.b64encode(hmac.new(secret, (ident + issued_at).encode("utf-8"), hashlib.sha256).digest())
         body = {"access_token": token}
@@ -352,42 +325,33 @@ class OAuth:
             return None
         return found[1]
 
-    def _policy(self, org, app):
-        """(ConnectedApplication Id, admin_approved) of the app in this org, from the data (ref §6.1)."""
+    def _can_use_uninstalled(self, org, user_id):
+        """Since September 2025 an uninstalled connected app can only be used by users with "Approve Uninstalled
+        Connected Apps" (Help 005132365; ref §1.2, §6.3). The permission is PermissionsCanApproveUninstalledApps
+        where the API version exposes it; otherwise the System Administrator profile has it [doc: auto-assigned to
+        that standard profile]."""
         try:
-            _, recs = org.query("SELECT Id, OptionsAllowAdminApprovedUsersOnly FROM ConnectedApplication WHERE "
-                                "Name = %s" % _soql_str(app["name"]), "67.0")
-        except Exception:  # noqa: BLE001
-            return None, False
-        if not recs:
-            return None, False
-        return recs[0]["Id"], bool(recs[0].get("OptionsAllowAdminApprovedUsersOnly"))
-
-    def _has_app_access(self, org, user_id, app_id):
-        """Profile or permission set grants the connected app (SetupEntityAccess, ref §6.4). Profiles own a
-        permission set (IsOwnedByProfile) that PermissionSetAssignment lists too (OBJREF67 PermissionSetAssignment)."""
-        try:
-            _, psa = org.query("SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = %s"
-                               % _soql_str(user_id), "67.0")
-            ps_ids = [r["PermissionSetId"] for r in psa]
-            if not ps_ids:
-                return False
-            _, sea = org.query("SELECT ParentId FROM SetupEntityAccess WHERE SetupEntityId = %s AND ParentId IN (%s)"
-                               % (_soql_str(app_id), ", ".join(_soql_str(i) for i in ps_ids)), "67.0")
-        except Exception:  # noqa: BLE001
-            log.debug("app access check failed", exc_info=True)
-            return False
-        return bool(sea)
+            _, recs = org.query("SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = %s AND "
+                                "PermissionSet.PermissionsCanApproveUninstalledApps = true" % _soql_str(user_id),
+                                "68.0")
+            return bool(recs)
+        except Exception:  # noqa: BLE001 - field not exposed at any version in this configuration
+            found = org.row_by_id(user_id)
+            prof = org.row_by_id(found[1].get("ProfileId") or "") if found else None
+            return bool(prof and prof[1].get("Name") == "System Administrator")
 
     def _authorize(self, org, app, user, flow):
         """Connected-app policy (ref §6.2, §7.6): admin-approved apps need profile/permission-set access
         (invalid_app_access "user is not admin approved to access this app"); self-authorize apps need the user's
         earlier approval for JWT (invalid_grant "user hasn't approved this consumer"); interactive-equivalent flows
-        (password, authorization code) record the approval."""
-        app_id, admin_approved = self._policy(org, app)
+        (password, authorization code) record the approval. Uninstalled apps: invalid_client "app must be installed
+        into org" for users without the permission to approve uninstalled apps (ref §6.3 [3rd])."""
         st = self.state(org)
-        if admin_approved:
-            if not self._has_app_access(org, user["Id"], app_id):
+        if not app.get("installed"):
+            if not self._can_use_uninstalled(org, user["Id"]):
+                raise OAuthError("invalid_client", "app must be installed into org")
+        elif app.get("is_admin_approved"):
+            if not org.user_has_app_access(user["Id"], app["name"]):
                 raise OAuthError("invalid_app_access", "user is not admin approved to access this app")
             return
         approved = st["approved"].setdefault(user["Id"], [])
@@ -412,8 +376,13 @@ class OAuth:
             raise OAuthError("invalid_grant", "invalid assertion")
         from sfemu import tls  # noqa: PLC0415
 
+        # The certificate uploaded to the app ("Use digital signatures"); the seeded local app carries the one
+        # whose key is in connections.json. An app without a certificate cannot use the JWT flow.
+        cert = app.get("certificate") or (org.meta.get("jwt_cert_pem") if app.get("local") else None)
         try:
-            key = tls.load_public_key_from_cert(org.meta["jwt_cert_pem"])
+            if not cert:
+                raise ValueError("no certificate")
+            key = tls.load_public_key_from_cert(cert)
             pyjwt.decode(assertion, key=key, algorithms=["RS256"],
                          options={"verify_aud": False, "verify_exp": False, "verify_iat": False,
                                   "verify_nbf": False})
@@ -445,7 +414,7 @@ class OAuth:
             except (ValueError, UnicodeDecodeError):
                 raise OAuthError("invalid_client", "invalid client credentials") from None
         org, app = self._client(cid, secret)
-        run_as = app.get("run_as")
+        run_as = app.get("client_credentials_user_id")
         if not run_as:
             raise OAuthError("invalid_grant", "no client credentials user enabled")  # ref §7.6 [3rd]
         found = org.row_by_id(run_as)
@@ -457,8 +426,7 @@ class OAuth:
     def _password(self, p):
         org, app = self._client(p.get("client_id"), p.get("client_secret"))
         user = self._find_user(org, p.get("username"))
-        st = self.state(org)
-        if user is None or st["passwords"].get(user["Id"]) != _hash(p.get("password") or ""):
+        if user is None or not org.check_password(user["Id"], p.get("password") or ""):
             raise OAuthError("invalid_grant", "authentication failure")  # [3rd jsforce#482, #1785]
         self._user_ok(org, user)
         self._authorize(org, app, user, "password")
@@ -477,8 +445,9 @@ class OAuth:
         found = org.row_by_id(entry["user_id"])
         user = found[1] if found else None
         self._user_ok(org, user)
-        app_id, admin_approved = self._policy(org, app)
-        if admin_approved and not self._has_app_access(org, user["Id"], app_id):
+        # The app's policy applies again on every refresh (admin approval revoked -> refresh fails) [infer]
+        if app.get("is_admin_approved") and app.get("installed") and \
+                not org.user_has_app_access(user["Id"], app["name"]):
             raise OAuthError("invalid_app_access", "user is not admin approved to access this app")
         body = self.issue(org, user["Id"], app["client_id"], scope="api id web refresh_token")
         with org.lock:
@@ -618,11 +587,6 @@ class OAuth:
                 self._count(org)
                 return Response(200, raw=b"", content_type="text/plain;charset=UTF-8")
         raise OAuthError("unsupported_token_type", "this token type is not supported")
-
-    # password resource (REST sobjects/User/ID/password) ---------------------------------------------------
-    def set_password(self, org, user_id, password):
-        with org.lock:
-            self.state(org)["passwords"][user_id] = _hash(password)
 
 
 def dumps(obj):

@@ -14,6 +14,7 @@ request" correct.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import http.server
 import json
@@ -413,6 +414,11 @@ class App:
     def reset(self):
         """POST /__sfemu/reset: every org back to its seeded state; tokens die with it (they live in org.meta)."""
         self.emulator.reset()
+        reindex = getattr(self.emulator, "_reindex_org", None)
+        if reindex is not None:
+            # Defensive: the username index must match the reseeded users (find_user drives every login).
+            for org in self.emulator.orgs.values():
+                reindex(org)
         self.clear_locators()
         self.stats.clear()
         self.faults.clear()
@@ -464,16 +470,20 @@ class App:
         self.count_api(org, method, resource)
         if ctx_version is None:
             # Unsupported version -> 404 NOT_FOUND (REST67 errors page; ref §7.1 example)
-            raise _not_found()
+            return Response(404, error_body(_not_found()))
         ctx = Ctx(org, session, token, ctx_version, headers)
-        with org.lock:
+        # org.batch(): the org file is written once when the request ends, however many records it touched
+        with org.lock, (org.batch() if hasattr(org, "batch") else contextlib.nullcontext()):
             # row_lock only hits writes (a read never needs a row lock)
             if method in WRITE_METHODS and self.faults.take(org.alias, ("row_lock",)):
                 ctx.row_lock = True
             try:
                 resp = self.dispatch(ctx, method, parts[1:], query, raw_body, top=True)
+            except Exception as exc:  # noqa: BLE001 - counted request: answer with the error and the usage header
+                err = self.as_api_error(exc)
+                resp = Response(err.status, error_body(err))
             finally:
-                if ctx.dirty:
+                if ctx.dirty and not hasattr(org, "batch"):
                     org.save()  # once per write request, not per record
         return resp
 
@@ -709,14 +719,14 @@ class App:
                 raise ApiError(400, "INVALID_NEW_PASSWORD",
                                "Your password must be at least 8 characters long.")
             self._dml(ctx)
-            self.oauth.set_password(ctx.org, uid, pw)
+            ctx.org.set_password(uid, pw)
             return Response(204)
         if method == "DELETE":
             from sfemu.oauth import new_password  # noqa: PLC0415
 
             pw = new_password()
             self._dml(ctx)
-            self.oauth.set_password(ctx.org, uid, pw)
+            ctx.org.set_password(uid, pw)
             return Response(200, {"NewPassword": pw})
         raise _method_not_allowed(method, "HEAD,GET,POST,DELETE")
 
@@ -958,6 +968,9 @@ class App:
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
             raise ApiError(400, "JSON_PARSER_ERROR", "The request body must contain a records array")
         records = body["records"]
+        if not all(isinstance(r, dict) for r in records):
+            # A record that is not a JSON object cannot be deserialised into an SObject [infer: Jackson error]
+            raise ApiError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of SObject from a non-object value")
         if len(records) > 200:
             # EXCEEDED_ID_LIMIT "record limit reached. cannot submit more than 200 records into this call"
             # (SOAP/REST DML limit 200; message [3rd, frequently quoted])
@@ -1428,8 +1441,7 @@ def control(app, method, path, query, body):
         if not isinstance(name, str) or not name:
             raise ApiError(400, "INVALID_INPUT", "name is required")
         with org.lock:
-            result = org.install_app(name)
-            org.save()
+            result = org.install_connected_app(name)
         return Response(200, {"ok": True, "result": result})
     if len(parts) == 3 and parts[0] == "orgs" and parts[2] == "authorize":
         # The user clicking "Allow" in the web server flow: returns an authorization code for the token endpoint

@@ -78,6 +78,7 @@ user_id:
   sample: 0055g00000ABCDEAA2
 '''
 
+from ansible_collections.sfops.salesforce.plugins.module_utils.errors import SalesforceError
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import SalesforceModule
 
 
@@ -88,7 +89,13 @@ def run(module):
     org_id, user_id = session.org_id, session.user_id
     if module.params['auth_method'] == 'access_token':
         # No token response to read the ids from: ask who the token belongs to (also proves it is valid).
-        info = client.get('/services/oauth2/userinfo') or {}
+        try:
+            info = client.get('/services/oauth2/userinfo') or {}
+        except SalesforceError as err:
+            if err.status not in (401, 403):
+                raise
+            # userinfo answers a plain "Bad_OAuth_Token"; report it as the REST API would, with its hint.
+            raise SalesforceError(err.status, 'INVALID_SESSION_ID', 'The access token was refused (%s).' % err.message)
         org_id, user_id = info.get('organization_id'), info.get('user_id')
     return dict(changed=False, instance_url=session.instance_url, access_token=session.access_token,
                 api_version=session.api_version, org_id=org_id, user_id=user_id)

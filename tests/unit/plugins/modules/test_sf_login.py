@@ -48,3 +48,10 @@ def test_missing_option_fails_without_request(org, run_module):
     res = run_module(main, {'client_secret': None})
     assert res['failed'] is True and 'client_secret' in res['msg'] and 'SF_CLIENT_SECRET' in res['msg']
     assert org.token_requests == 0
+
+
+def test_refused_access_token_reported_as_invalid_session(org, run_module):
+    org.faults.append((lambda m, p: 'userinfo' in p, 403, None))
+    res = run_module(main, {'auth_method': 'access_token', 'access_token': TOKEN})
+    assert res['failed'] is True and res['error_code'] == 'INVALID_SESSION_ID'
+    assert 're-authenticate' in res['msg'] and TOKEN not in res.out

@@ -86,7 +86,7 @@ def _now_iso() -> str:
 
 def _hash_password(password: str, salt: bytes | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, 5000)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, 2000)
     return salt.hex() + "$" + digest.hex()
 
 
@@ -105,6 +105,17 @@ _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(
 _DEV_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _IP_RELAXATION = ("ENFORCE", "BYPASS_2FACTOR", "BYPASS", "ENFORCE_RELAXREFRESH")  # META67 ConnectedAppOauthPolicy
 _REFRESH_POLICY_RE = re.compile(r"^(infinite|zero|specific_(lifetime|inactivity):(\d+):(HOURS|DAYS|MONTHS))$")
+
+
+def _strict_id(val) -> str | None:
+    """18-character form of a 15-character id or of an 18-character id whose checksum matches its letter case.
+
+    Stricter than ids.normalize_id on purpose: the REST guide's MALFORMED_ID example, ``001900K0001pPuOAAU``, is an
+    18-character id whose checksum does not match its capitalisation (ref 7.1 [doc]).
+    """
+    if isinstance(val, str) and ids.is_valid_id(val):
+        return ids.to18(val)
+    return None
 
 
 def _dup_value():
@@ -156,6 +167,7 @@ class Org:
         self._passwords: dict[str, str] = {}
         self._batch_depth = 0
         self._dirty = False
+        self._sparse_cache: dict[str, tuple] = {}
         self._clock = None  # seed sets a fixed clock so seeded state is deterministic
 
     # ================================================================================================================
@@ -340,7 +352,7 @@ class Org:
         return ",".join(allowed)
 
     def _locate(self, odef, rec_id) -> dict:
-        norm = ids.normalize_id(rec_id)
+        norm = _strict_id(rec_id)
         if norm is None or norm[:3] != odef.key_prefix:
             # ref 7.1 [doc]: [{"fields":["Id"],"message":"Account ID: id value of incorrect type: 001900K0001pPuOAAU",
             # "errorCode":"MALFORMED_ID"}]
@@ -363,20 +375,15 @@ class Org:
 
     def _new_row(self, odef, values: dict, user_id) -> dict:
         now = self._now()
-        row = {}
-        for f in odef.fields:
-            if f.default is not None:
-                row[f.name] = f.default
-            elif f.type == "boolean" and not f.nillable:
-                row[f.name] = False
+        defaults, autos, _ = _row_plan(odef)
+        row = dict(defaults)
         row.update(values)
         row["Id"] = self._new_id(odef.key_prefix)
-        for f in odef.fields:
-            if f.auto_number:
-                key = f"{odef.name}.{f.name}"
-                n = self._autonum.get(key, 0) + 1
-                self._autonum[key] = n
-                row[f.name] = _format_auto_number(f.auto_number, n)
+        for f in autos:
+            key = f"{odef.name}.{f.name}"
+            n = self._autonum.get(key, 0) + 1
+            self._autonum[key] = n
+            row[f.name] = _format_auto_number(f.auto_number, n)
         audit = {"CreatedDate": now, "LastModifiedDate": now, "SystemModstamp": now, "CreatedById": user_id,
                  "LastModifiedById": user_id, "IsDeleted": False}
         for name in odef.audit:
@@ -389,9 +396,8 @@ class Org:
         return row
 
     def _finalize(self, odef, row):
-        for f in odef.fields:
-            if f.compute is not None:
-                row[f.name] = f.compute(row)
+        for f in _row_plan(odef)[2]:
+            row[f.name] = f.compute(row)
 
     def _store(self, name, row):
         self._tables.setdefault(name, {})[row["Id"]] = row
@@ -519,7 +525,7 @@ class Org:
         if t == "email" and val and not _EMAIL_RE.match(val):
             # [3rd, common]: INVALID_EMAIL_ADDRESS "Email: invalid email address: foo"
             raise ApiError(400, "INVALID_EMAIL_ADDRESS", f"{f.label}: invalid email address: {val}", [f.name])
-        if t == "picklist" and f.restricted and val != "":
+        if t == "picklist" and f.restricted and f.picklist and val != "":  # empty = dynamic (FieldPermissions.Field)
             canon = {p.lower(): p for p in f.picklist}.get(val.lower())
             if canon is None:
                 # ref 2/3 [3rd]: "Sobject Type Name: bad value for restricted picklist field: Object_Name__c"
@@ -529,7 +535,7 @@ class Org:
         return val
 
     def _check_reference(self, odef, f, val):
-        norm = ids.normalize_id(val) if isinstance(val, str) else None
+        norm = _strict_id(val)
         if norm is None:
             # ref 7.1 form "<Label>: id value of incorrect type: <value>" with MALFORMED_ID [doc]
             raise ApiError(400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {val}", [f.name])
@@ -1275,7 +1281,8 @@ class Org:
         with self.lock:
             self._tables = {k: {i: dict(r) for i, r in t.items()} for k, t in snap["tables"].items()}
             self._deleted = {k: {i: dict(r) for i, r in t.items()} for k, t in snap["deleted"].items()}
-            self._counter = snap["counter"]
+            # Ids are never reused, even after a rollback (Salesforce never hands out an id twice [infer]).
+            self._counter = max(self._counter, snap["counter"])
             self._autonum = dict(snap["autonum"])
             self._apps = {k: dict(v) for k, v in snap["apps"].items()}
             self._passwords = dict(snap["passwords"])
@@ -1303,9 +1310,16 @@ class Org:
         tables = {}
         for name, rows in self._tables.items():
             if name in ("PermissionSet", "Profile"):
-                # Permissions* are ~800 booleans per row; keep only the true ones on disk.
-                rows_out = [{k: v for k, v in r.items() if not (k.startswith("Permissions") and v is False)}
-                            for r in rows.values()]
+                # Permissions* are ~800 booleans per row; keep only the true ones on disk. The sparse form is cached
+                # per row object (updates replace the row dict, so identity tells whether it changed).
+                rows_out = []
+                for r in rows.values():
+                    hit = self._sparse_cache.get(r["Id"])
+                    if hit is None or hit[0] is not r:
+                        perms = _perm_keys(self.catalog, name)
+                        hit = (r, {k: v for k, v in r.items() if v is not False or k not in perms})
+                        self._sparse_cache[r["Id"]] = hit
+                    rows_out.append(hit[1])
             else:
                 rows_out = list(rows.values())
             tables[name] = rows_out
@@ -1372,7 +1386,30 @@ class Org:
             old = self._tables.get("User", {})
             self.emulator._forget_usernames(self.alias, [u.get("Username") for u in old.values()])
             seed.seed_org(self, keep_credentials=True)
+            self.emulator._reindex_org(self)
             self._changed()
+
+
+def _perm_keys(catalog, name) -> frozenset:
+    keys = catalog.__dict__.setdefault("_perm_keys", {})
+    if name not in keys:
+        keys[name] = frozenset(f.name for f in catalog.object_def(name).fields if f.name.startswith("Permissions"))
+    return keys[name]
+
+
+def _row_plan(odef):
+    """(defaults, auto-number fields, formula fields) of an object, computed once per ObjectDef."""
+    plan = getattr(odef, "_row_plan", None)
+    if plan is None:
+        defaults = {}
+        for f in odef.fields:
+            if f.default is not None:
+                defaults[f.name] = f.default
+            elif f.type == "boolean" and not f.nillable:
+                defaults[f.name] = False  # checkboxes are never null
+        plan = (defaults, [f for f in odef.fields if f.auto_number], [f for f in odef.fields if f.compute])
+        odef._row_plan = plan
+    return plan
 
 
 def _format_auto_number(fmt: str, n: int) -> str:

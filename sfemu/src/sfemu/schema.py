@@ -109,15 +109,17 @@ SYSTEM_PERMISSION_DEPENDENCIES: dict[str, tuple[str, ...]] = {
 # CustomizeApplication -> ManageTranslation (Translation Workbench on; [real] NPSP PR #3979),
 # CustomizeApplication -> ManageTerritories (territory management on; [3rd]).
 
-# ObjectPermissions flags in dependency order, with the labels Salesforce uses in messages (FIELDREF67 labels
-# "Read Records"... are not what messages show; messages say "Read <Object>", e.g. "Permission Read SerializedProduct
-# depends on permission(s): Read Product2" [3rd, shared ref 2]).
+# ObjectPermissions flags in dependency order, with the verbs Salesforce uses in dependency messages (FIELDREF67
+# labels "Read Records"... are not what messages show). [3rd, shared ref 2]: "Permission Read SerializedProduct depends
+# on permission(s): Read Product2", "Permission Read All Asset depends on permission(s): Read All Account"
+# (ViewAllRecords = "Read All"); deploy error "Permission Modify All Approval_Chain_Step__c depends on ...";
+# "View All Fields" [infer].
 OBJECT_PERMISSION_FLAGS: tuple[tuple[str, str], ...] = (
     ("PermissionsRead", "Read"),
     ("PermissionsCreate", "Create"),
     ("PermissionsEdit", "Edit"),
     ("PermissionsDelete", "Delete"),
-    ("PermissionsViewAllRecords", "View All"),
+    ("PermissionsViewAllRecords", "Read All"),
     ("PermissionsModifyAllRecords", "Modify All"),
     ("PermissionsViewAllFields", "View All Fields"),
 )
@@ -966,6 +968,7 @@ class Catalog:
             urls.pop("listviews")
             urls.pop("approvalLayouts")
             urls["passwordUtilities"] = f"{base}/{{ID}}/password"
+            urls["namedLayouts"] = f"{base}/describe/namedLayouts/{{LayoutName}}"
         return urls
 
     def global_entry(self, odef: ObjectDef, version: str) -> dict:

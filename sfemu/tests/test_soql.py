@@ -761,12 +761,14 @@ def _big_catalog(n):
     return c
 
 
-def _best_ms(fn, repeat=7):
+def _best_ms(fn, repeat=15):
+    # CPU time of this thread, not wall time: the cost of evaluation must not depend on how many other processes
+    # share the machine (parallel test workers, CI neighbours).
     best = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.thread_time() - t0)
     return best * 1000
 
 
@@ -776,7 +778,7 @@ def test_performance_simple_query_on_thousands_of_rows():
     total, _ = run_query(soql, c, V)
     assert total == 1500
     ms = _best_ms(lambda: run_query(soql, c, V))
-    # Target is "well under 5 ms"; the bound leaves room for slow CI machines (best-of-7 is typically ~1-2 ms).
+    # Target is "well under 5 ms"; the bound leaves room for slow CI machines (best-of-15 is typically ~1-2 ms).
     assert ms < 10, f"{ms:.2f} ms"
 
 

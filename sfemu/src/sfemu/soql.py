@@ -679,16 +679,27 @@ def _fold(v: Any) -> str:
     return v.casefold() if type(v) is str else str(v).casefold()
 
 
+# relationship name -> reference field, per ObjectInfo. Keyed by id() with the object kept alive in the value, so an
+# id is never reused while its entry exists; bounded because catalogs may build ObjectInfos per API version.
+_REL_CACHE: dict[int, tuple[Any, dict[str, Any]]] = {}
+_REL_CACHE_MAX = 4096
+
+
 def _find_relationship(obj, name: str):
     finder = getattr(obj, "relationship", None)
     if callable(finder):
         return finder(name)
-    low = name.lower()
-    for f in obj.fields:
-        rn = getattr(f, "relationship_name", None)
-        if rn and rn.lower() == low:
-            return f
-    return None
+    hit = _REL_CACHE.get(id(obj))
+    if hit is None or hit[0] is not obj:
+        rels: dict[str, Any] = {}
+        for f in obj.fields:
+            rn = getattr(f, "relationship_name", None)
+            if rn:
+                rels.setdefault(rn.lower(), f)
+        if len(_REL_CACHE) >= _REL_CACHE_MAX:
+            _REL_CACHE.clear()
+        hit = _REL_CACHE[id(obj)] = (obj, rels)
+    return hit[1].get(name.lower())
 
 
 def _to_date(v: Any) -> _dt.date | None:

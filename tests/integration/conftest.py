@@ -37,6 +37,7 @@ class Emulator:
         self._tokens = {}
         self._session = requests.Session()
         self._lock = threading.Lock()
+        self.verify = True
 
     # lifecycle -----------------------------------------------------------------------------------------------
     def start(self, timeout=120):
@@ -59,7 +60,8 @@ class Emulator:
         # Drain the rest of the output so the pipe never blocks the server.
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
         self.connections = json.loads((self.data_dir / "connections.json").read_text())
-        self._session.verify = str(self.data_dir / "ca.pem")
+        # Passed on every call: a Session's verify loses against REQUESTS_CA_BUNDLE in the environment (psf/requests#3829).
+        self.verify = str(self.data_dir / "ca.pem")
         return self
 
     def stop(self):
@@ -130,7 +132,8 @@ class Emulator:
 
     # control API ---------------------------------------------------------------------------------------------
     def control(self, method, path, **kwargs):
-        resp = self._session.request(method, self.url + "/__sfemu/" + path.lstrip("/"), timeout=30, **kwargs)
+        resp = self._session.request(method, self.url + "/__sfemu/" + path.lstrip("/"), timeout=30, verify=self.verify,
+                                     **kwargs)
         resp.raise_for_status()
         return resp.json() if resp.content else None
 
@@ -165,7 +168,7 @@ class Emulator:
                 c = self.conn(alias)
                 resp = self._session.post(c["login_url"].rstrip("/") + "/services/oauth2/token", data={
                     "grant_type": "password", "client_id": c["client_id"], "client_secret": c["client_secret"],
-                    "username": c["username"], "password": c["password"]}, timeout=30)
+                    "username": c["username"], "password": c["password"]}, timeout=30, verify=self.verify)
                 resp.raise_for_status()
                 body = resp.json()
                 self._tokens[alias] = (body["instance_url"], body["access_token"])
@@ -176,7 +179,7 @@ class Emulator:
         instance, token = self._token(alias)
         if not path.startswith("/"):
             path = "/services/data/v%s/%s" % (API_VERSION, path)
-        resp = self._session.request(method, instance + path, json=json, timeout=30,
+        resp = self._session.request(method, instance + path, json=json, timeout=30, verify=self.verify,
                                      headers={"Authorization": "Bearer " + token}, **kwargs)
         if expect_ok and resp.status_code >= 300:
             raise AssertionError("%s %s -> %s %s" % (method, path, resp.status_code, resp.text))
@@ -226,8 +229,10 @@ def _ansible_env(extra=None):
     env = dict(os.environ)
     env.update({
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-        "ANSIBLE_JSON_INDENT": "0",
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "yaml",
+        "ANSIBLE_CALLBACK_PLUGINS": str(pathlib.Path(__file__).parent / "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "sfops_record",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
@@ -254,13 +259,20 @@ def run_ansible_playbook(playbook, inventory, check=False, diff=True, extra_vars
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     cmd += list(extra_args)
-    proc = subprocess.run(cmd, cwd=str(REPO), env=_ansible_env(env), capture_output=True, text=True, timeout=timeout)
-    report = None
+    record = tempfile.NamedTemporaryFile(prefix="sfops-record-", suffix=".json", delete=False)
+    record.close()
+    run_env = _ansible_env(env)
+    run_env["SFOPS_RECORD_FILE"] = record.name
+    if env and "ANSIBLE_CALLBACKS_ENABLED" in env:
+        run_env["ANSIBLE_CALLBACKS_ENABLED"] = "sfops_record," + env["ANSIBLE_CALLBACKS_ENABLED"]
+    proc = subprocess.run(cmd, cwd=str(REPO), env=run_env, capture_output=True, text=True, timeout=timeout)
     try:
-        start = proc.stdout.index("{")
-        report = json.loads(proc.stdout[start:])
+        with open(record.name) as handle:
+            report = json.load(handle)
     except ValueError:
-        report = None
+        report = None  # the run died before the stats callback (e.g. a syntax error): rc and stderr tell why
+    finally:
+        os.unlink(record.name)
     return PlaybookResult(proc, report)
 
 

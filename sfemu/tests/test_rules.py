@@ -553,3 +553,26 @@ def test_master_detail_child_needs_its_master_and_goes_with_it(org):
     assert e.error_code == "INVALID_FIELD_FOR_INSERT_UPDATE"
     org.delete("Account", acc, V, admin(org))
     assert err(org.retrieve, "Health_Score__c", hs, None, V).error_code == "ENTITY_IS_DELETED"
+
+
+def test_permission_set_groups(org):
+    g = org.create("PermissionSetGroup", {"DeveloperName": "Integration_Bundle", "MasterLabel": "Integration Bundle"},
+                   V, admin(org))
+    assert org.retrieve("PermissionSetGroup", g, ["Status"], V)["Status"] == "Updated"
+    e = err(org.create, "PermissionSetGroup", {"DeveloperName": "integration_bundle", "MasterLabel": "Other"}, V,
+            admin(org))
+    assert (e.error_code, e.fields) == ("DUPLICATE_DEVELOPER_NAME", ["DeveloperName"])
+    e = err(org.create, "PermissionSetGroup", {"DeveloperName": "Bad__Name", "MasterLabel": "Bad"}, V, admin(org))
+    assert e.error_code == "FIELD_INTEGRITY_EXCEPTION"
+    user = new_user(org, "grouped@example.com")
+    psa = org.create("PermissionSetAssignment", {"AssigneeId": user, "PermissionSetGroupId": g}, V, admin(org))
+    rec = org.retrieve("PermissionSetAssignment", psa, ["IsActive", "PermissionSetId"], V)
+    assert rec == {"attributes": rec["attributes"], "IsActive": True, "PermissionSetId": None}
+    e = err(org.create, "PermissionSetAssignment", {"AssigneeId": user, "PermissionSetGroupId": g}, V, admin(org))
+    assert e.error_code == "DUPLICATE_VALUE"
+    e = err(org.create, "PermissionSetAssignment", {"AssigneeId": user, "PermissionSetGroupId": g,
+                                                    "PermissionSetId": new_ps(org)}, V, admin(org))
+    assert e.error_code == "FIELD_INTEGRITY_EXCEPTION"
+    assert err(org.delete, "PermissionSetGroup", g, V, admin(org)).error_code == "DELETE_FAILED"
+    org.delete("PermissionSetAssignment", psa, V, admin(org))
+    org.delete("PermissionSetGroup", g, V, admin(org))

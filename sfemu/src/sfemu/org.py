@@ -781,6 +781,40 @@ class Org:
                            "users. Remove the assignments and try again.", [])
 
     # ================================================================================================================
+    # PermissionSetGroup (the same naming rules as permission sets [infer]; components are not emulated)
+    # ================================================================================================================
+    def _derive_PermissionSetGroup(self, row, version):
+        row["Status"] = "Updated"  # a group without components needs no recalculation [infer]
+        row["NamespacePrefix"] = None
+
+    def _check_psg_name(self, row):
+        name = row.get("DeveloperName") or ""
+        if not _DEV_NAME_RE.match(name) or "__" in name or name.endswith("_"):
+            raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION",
+                           "The API Name can only contain underscores and alphanumeric characters. It must be unique, "
+                           "begin with a letter, not include spaces, not end with an underscore, and not contain two "
+                           "consecutive underscores.", ["DeveloperName"])
+        for g in self._tables.get("PermissionSetGroup", {}).values():
+            if g["Id"] != row["Id"] and (g.get("DeveloperName") or "").lower() == name.lower():
+                raise ApiError(400, "DUPLICATE_DEVELOPER_NAME",
+                               "The API name you entered is already in use. Enter a unique API name.",
+                               ["DeveloperName"])
+
+    def _check_create_PermissionSetGroup(self, row, version, user_id):
+        self._check_psg_name(row)
+
+    def _check_update_PermissionSetGroup(self, old, new, changed, version, user_id):
+        if "DeveloperName" in changed:
+            self._check_psg_name(new)
+
+    def _check_delete_PermissionSetGroup(self, row, version, user_id):
+        if any(a.get("PermissionSetGroupId") == row["Id"]
+               for a in self._tables.get("PermissionSetAssignment", {}).values()):
+            raise ApiError(400, "DELETE_FAILED",  # as permission sets [infer]
+                           f"Can't delete the permission set group {row.get('MasterLabel')} because it's assigned to "
+                           "one or more users. Remove the assignments and try again.", [])
+
+    # ================================================================================================================
     # ObjectPermissions / FieldPermissions
     # ================================================================================================================
     def _parent_ps_writable(self, parent_id):
@@ -995,6 +1029,10 @@ class Org:
                 grant = self._first_data_grant(ps_id, obj_row, field_row)
                 if grant:
                     raise self._integration_license_error(ps, user, grant)
+
+    def _derive_PermissionSetAssignment(self, row, version):
+        row["IsActive"] = True  # v52+: false only for expired/revoked assignments [doc OBJREF67]
+        row["IsRevoked"] = False
 
     def _check_create_PermissionSetAssignment(self, row, version, user_id):
         ps_id, psg_id = row.get("PermissionSetId"), row.get("PermissionSetGroupId")

@@ -40,6 +40,10 @@ def _parser():
     s.add_argument("--session-timeout", type=int, default=7200,
                    help="access token lifetime in seconds without activity (default 7200 = 2 hours)")
     s.add_argument("--access-log", action="store_true", help="log method, path (no query), status, ms to stderr")
+    s.add_argument("--jwt-keys", type=int, default=8, metavar="N",
+                   help="distinct JWT key pairs to generate (orgs beyond N reuse them round-robin; default 8)")
+    s.add_argument("--fsync", action="store_true",
+                   help="fsync every state write (power-loss safety; writes are atomic renames either way)")
     for name in ("stats", "reset"):
         c = sub.add_parser(name, help="%s of a running emulator (control API)" % name)
         c.add_argument("--url", required=True, help="https://127.0.0.1:PORT")
@@ -82,7 +86,7 @@ def serve(args):
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="sfemu %(levelname)s %(name)s: %(message)s")
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings = {}
+    settings = {"fsync": bool(args.fsync)}
     if args.approve_uninstalled_apps_since:
         settings["approve_uninstalled_apps_since"] = args.approve_uninstalled_apps_since
     if args.orgs < 1:
@@ -92,7 +96,7 @@ def serve(args):
     emulator = Emulator(data_dir, orgs=args.orgs, settings=settings)
     server = EmulatorServer(emulator, data_dir, host=args.host, port=args.port, latency_ms=args.latency_ms,
                             daily_api_limit=args.daily_api_limit, session_timeout=args.session_timeout,
-                            access_log=args.access_log)
+                            access_log=args.access_log, jwt_key_count=args.jwt_keys)
     write_connections(server, data_dir / "connections.json")
     stop = threading.Event()
 

@@ -109,20 +109,16 @@ class OAuth:
         return st
 
     def prepare_orgs(self):
-        """Per org: the JWT key pair whose certificate is on the seeded app (DIR/keys/<alias>.key|.crt, reused on
-        restart, generated in parallel on first start), the client_id index, and a refresh token for the admin
-        (listed in connections.json; it stands for an earlier web-server-flow consent)."""
-        from sfemu import tls  # noqa: PLC0415
-
-        keys_dir = pathlib.Path(self.app.data_dir) / "keys"
-        keys_dir.mkdir(parents=True, exist_ok=True)
-        orgs = list(self.app.emulator.orgs.items())
-        pairs = tls.ensure_jwt_keypairs([keys_dir / alias for alias, _ in orgs],
-                                        ["sfemu %s" % alias for alias, _ in orgs])
+        """Per org: the JWT key pair whose certificate is on the seeded app (DIR/keys/<alias>.key|.crt), the
+        client_id index, and a refresh token for the admin (listed in connections.json; it stands for an earlier
+        web-server-flow consent). Orgs whose state changed are saved once."""
+        keys = self._org_keys()
         index = {}
-        for (alias, org), (key_file, cert_pem) in zip(orgs, pairs):
+        for alias, org in self.app.emulator.orgs.items():
+            key_file, cert_pem = keys[alias]
             with org.lock:
                 st = self.state(org)
+                before = (org.meta.get("jwt_cert_pem"), st.get("private_key_file"), st.get("admin_refresh_token"))
                 org.meta["jwt_cert_pem"] = cert_pem
                 st["private_key_file"] = key_file
                 for app in org.connected_apps():
@@ -138,7 +134,38 @@ class OAuth:
                         st["refresh"][rt] = {"user_id": admin["Id"], "client_id": cid, "issued": _now()}
                     st["admin_refresh_token"] = rt
                     self._seed[alias] = {"refresh_token": rt}
+                if before != (cert_pem, key_file, st.get("admin_refresh_token")):
+                    org.save()
         self._client_index = index
+
+    def _org_keys(self):
+        """alias -> (private_key_file, certificate_pem). Each org has its own files under DIR/keys/. RSA-2048
+        generation costs 0.1-1 s per key, so at most ``jwt_key_count`` distinct key pairs are generated (in
+        parallel) and orgs beyond that reuse them round-robin (org k and org k+count share a key pair; every org
+        still has its own consumer key, certificate upload and users, so JWTs never cross orgs). Existing per-org
+        files are reused on restart."""
+        import shutil  # noqa: PLC0415
+
+        from sfemu import tls  # noqa: PLC0415
+
+        keys_dir = pathlib.Path(self.app.data_dir) / "keys"
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        aliases = list(self.app.emulator.orgs)
+        count = max(1, min(len(aliases), int(self.app.jwt_key_count or len(aliases))))
+        missing = [a for a in aliases if not ((keys_dir / (a + ".key")).exists() and
+                                              (keys_dir / (a + ".crt")).exists())]
+        if missing:
+            pool = tls.ensure_jwt_keypairs([keys_dir / ("pool-%d" % i) for i in range(count)],
+                                           ["sfemu jwt %d" % i for i in range(count)])
+            for a in missing:
+                i = aliases.index(a) % count
+                src_key = pathlib.Path(pool[i][0])
+                dst_key = keys_dir / (a + ".key")
+                shutil.copyfile(src_key, dst_key)
+                dst_key.chmod(0o600)
+                (keys_dir / (a + ".crt")).write_text(pool[i][1])
+        pairs = [tls.ensure_jwt_keypair(keys_dir / a, common_name="sfemu %s" % a) for a in aliases]
+        return dict(zip(aliases, pairs))
 
     def _admin(self, org):
         uname = org.credentials.get("username") or "admin@%s.sfemu.example" % org.alias  # design.md "Seeded orgs"

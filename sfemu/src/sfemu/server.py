@@ -305,7 +305,7 @@ class App:
     """Everything behind the socket: the emulator, sessions, counters, faults. Handlers call ``App`` methods."""
 
     def __init__(self, emulator, data_dir, latency_ms=0, daily_api_limit=DEFAULT_DAILY_API_LIMIT,
-                 session_timeout=7200, access_log=False):
+                 session_timeout=7200, access_log=False, jwt_key_count=8):
         from sfemu import oauth as _oauth  # noqa: PLC0415 - avoid import cycle at module import time
 
         self.emulator = emulator
@@ -314,6 +314,7 @@ class App:
         self.daily_api_limit = int(daily_api_limit)
         self.session_timeout = int(session_timeout)
         self.access_log = access_log
+        self.jwt_key_count = jwt_key_count
         self.stats = Stats()
         self.faults = Faults()
         self.base_url = None  # set once the port is known
@@ -1472,12 +1473,13 @@ class EmulatorServer:
     ``serve_forever()`` in the calling thread (CLI)."""
 
     def __init__(self, emulator, data_dir, host="127.0.0.1", port=0, latency_ms=0,
-                 daily_api_limit=DEFAULT_DAILY_API_LIMIT, session_timeout=7200, access_log=False, cert=None):
+                 daily_api_limit=DEFAULT_DAILY_API_LIMIT, session_timeout=7200, access_log=False, cert=None,
+                 jwt_key_count=8):
         import pathlib  # noqa: PLC0415
 
         self.data_dir = pathlib.Path(data_dir)
         self.app = App(emulator, self.data_dir, latency_ms=latency_ms, daily_api_limit=daily_api_limit,
-                       session_timeout=session_timeout, access_log=access_log)
+                       session_timeout=session_timeout, access_log=access_log, jwt_key_count=jwt_key_count)
         self.httpd = _Server((host, port), Handler)
         self.httpd.app = self.app
         if cert is None:

@@ -53,6 +53,7 @@ def ref(name, to, rel):
 CHILD_NAMES = {
     "PermissionSet": ["ObjectPerms", "FieldPerms", "Assignments"],
     "User": ["PermissionSetAssignments"],
+    "Profile": ["Users"],
 }
 
 OBJECTS = {
@@ -88,7 +89,7 @@ OBJECTS = {
          F("FirstName")],
         {"PermissionSetAssignments": ("PermissionSetAssignment", "AssigneeId")},
     ),
-    "Profile": O("Profile", [F("Id", "id"), F("Name")]),
+    "Profile": O("Profile", [F("Id", "id"), F("Name")], {"Users": ("User", "ProfileId")}),
     "PermissionSetLicense": O(
         "PermissionSetLicense",
         [F("Id", "id"), F("DeveloperName"), F("MasterLabel"), F("TotalLicenses", "int"), F("UsedLicenses", "int"),
@@ -842,3 +843,45 @@ def test_deleted_rows_skipped_with_and_without_where(cat):
         got = [r["Id"] for r in q(cat, soql, include_deleted=True)[1]]
         assert k["a_del"] in got and len(got) == 4, soql
     assert q(cat, "SELECT COUNT() FROM PermissionSetAssignment WHERE IsActive = true") == (3, [])
+
+
+OUTER_JOIN_BOOLEAN_CASES = [
+    # "the Boolean field never has a null value. Instead, null is treated as false. Boolean fields on outer-joined
+    # objects are treated as false when no records match the query." (SOQL reference, null values in lookups)
+    ("Manager.IsActive = false", ["admin@org1.sfemu.example"]),
+    ("Manager.IsActive = true", ["integration@org1.sfemu.example", "old@org1.sfemu.example"]),
+    ("Manager.IsActive = null", []),
+    ("Manager.IsActive != true", ["admin@org1.sfemu.example"]),
+    # ...while other parent fields of a missing parent are null
+    ("Manager.Username = null", ["admin@org1.sfemu.example"]),
+    ("Manager.Username != 'admin@org1.sfemu.example'", ["admin@org1.sfemu.example", "old@org1.sfemu.example"]),
+]
+
+
+@pytest.mark.parametrize("where,expected", OUTER_JOIN_BOOLEAN_CASES)
+def test_outer_join_semantics(cat, where, expected):
+    assert names(cat, f"SELECT Username FROM User WHERE {where} ORDER BY Username", "Username") == expected
+
+
+NESTED = ("SELECT Name, (SELECT Username, (SELECT PermissionSet.Name FROM PermissionSetAssignments) FROM Users "
+          "ORDER BY Username) FROM Profile WHERE Name = 'System Administrator'")
+
+
+def test_nested_child_subqueries_from_api_58():
+    c, _ = build()
+    _, recs = run_query(NESTED, c, "58.0")
+    users = recs[0]["Users"]
+    assert users["totalSize"] == 2
+    admin, old = users["records"]
+    assert admin["Username"] == "admin@org1.sfemu.example"
+    assert [r["PermissionSet"]["Name"] for r in admin["PermissionSetAssignments"]["records"]] == [PROF]
+    assert old["PermissionSetAssignments"]["records"][0]["PermissionSet"]["Name"] == RO
+    assert old["PermissionSetAssignments"]["records"][0]["attributes"]["type"] == "PermissionSetAssignment"
+
+
+def test_nested_child_subqueries_rejected_before_api_58():
+    c, _ = build()
+    with pytest.raises(SoqlError) as ei:
+        run_query(NESTED, c, "57.0")
+    assert ei.value.error_code == "MALFORMED_QUERY"
+    assert ei.value.message.endswith("nested child relationship subqueries need API version 58.0 or later")

@@ -808,9 +808,18 @@ class _Plan:
     rel_name: str | None = None  # for child subqueries: the output key (relationship name)
 
 
+def _version_tuple(version: str) -> tuple[int, int]:
+    try:
+        major, _, minor = str(version).partition(".")
+        return int(major), int(minor or 0)
+    except ValueError:
+        return (10**6, 0)  # unparsable: treat as newest rather than fail a query over it [infer]
+
+
 class _Binder:
-    def __init__(self, catalog, soql: str, include_deleted: bool, today: _dt.date):
+    def __init__(self, catalog, soql: str, include_deleted: bool, today: _dt.date, version: str = "67.0"):
         self.catalog = catalog
+        self.version = version
         self.soql = soql
         self.include_deleted = include_deleted
         self.today = today
@@ -883,15 +892,18 @@ class _Binder:
             return lambda row: row.get(name)
         refs = [h.ref_field for h in r.hops]
         by_id = self.row_by_id
+        # "the Boolean field never has a null value. Instead, null is treated as false. Boolean fields on outer-joined
+        # objects are treated as false when no records match the query." [SOQL sforce_api_calls_soql_relationships_lookup.htm]
+        missing = False if is_bool else None
 
         def get(row):
             for ref in refs:
                 rid = row.get(ref)
                 if rid is None:
-                    return None
+                    return missing
                 hit = by_id(rid)
                 if hit is None:
-                    return None
+                    return missing
                 row = hit[1]
             v = row.get(name)
             return bool(v) if is_bool else v
@@ -899,7 +911,17 @@ class _Binder:
         return get
 
     # -- compile a query -----------------------------------------------------------------------------------
-    def compile(self, q: Query, parent=None) -> _Plan:
+    def compile(self, q: Query, parent=None, level: int = 0) -> _Plan:
+        if parent is not None and level > 1:
+            # Child subqueries nested in child subqueries: REST API 58.0+ (Summer '23), "up to five levels" from the
+            # root [https://developer.salesforce.com/blogs/2023/12/query-more-data-with-nested-soql-queries-in-the-rest-api];
+            # the error texts are [infer].
+            if _version_tuple(self.version) < (58, 0):
+                raise self.err(MALFORMED_QUERY, q.obj_pos, "nested child relationship subqueries need API version "
+                                                           "58.0 or later")
+            if level > 4:
+                raise self.err(MALFORMED_QUERY, q.obj_pos, "SOQL statements support at most 5 levels of "
+                                                           "parent-to-child relationships")
         if parent is None:
             obj = self.info(q.obj)
             if obj is None:
@@ -925,7 +947,7 @@ class _Binder:
         if counts:
             self._compile_count(q, obj, plan, counts, parent)
         else:
-            plan.out = self._compile_select(q, obj)
+            plan.out = self._compile_select(q, obj, level)
         if q.where is not None:
             plan.pred = self._compile_cond(q.where, obj, q.alias, plan, top=True)
         for o in q.order:
@@ -963,12 +985,12 @@ class _Binder:
     def unsupported_at(self, pos: int, what: str) -> SoqlError:
         return self.err(MALFORMED_QUERY, pos, f"sfemu does not support {what}; see sfemu/docs/soql.md")
 
-    def _compile_select(self, q: Query, obj) -> _OutNode:
+    def _compile_select(self, q: Query, obj, level: int = 0) -> _OutNode:
         root = _OutNode()
         seen: set[str] = set()
         for it in q.items:
             if isinstance(it, SubqueryItem):
-                child = self.compile(it.query, parent=obj)
+                child = self.compile(it.query, parent=obj, level=level + 1)
                 key = child.rel_name
                 if key.lower() in seen:
                     raise self.err(MALFORMED_QUERY, it.pos, f"duplicate field selected: {key}")
@@ -1316,7 +1338,7 @@ def run_query(soql: str, catalog, version: str, include_deleted: bool = False,
         raise SoqlError(MALFORMED_QUERY, "unexpected token: '<EOF>'")
     q = parse(soql)
     ver = str(version).lstrip("vV")
-    binder = _Binder(catalog, soql, include_deleted, today or _dt.datetime.now(_dt.timezone.utc).date())
+    binder = _Binder(catalog, soql, include_deleted, today or _dt.datetime.now(_dt.timezone.utc).date(), ver)
     try:
         plan = binder.compile(q)
     except RecursionError:

@@ -117,7 +117,6 @@ def test_credentials(emu):
     assert org.check_password(admin_id(org), c["password"])
     assert not org.check_password(admin_id(org), c["password"] + "x")
     assert org.find_connected_app(c["client_id"])["client_secret"] == c["client_secret"]
-    assert org.meta["connected_apps"][APP_NAME]["client_id"] == c["client_id"]
     org.set_password(admin_id(org), "N3w-password!")
     assert org.check_password(admin_id(org), "N3w-password!")
 
@@ -242,7 +241,7 @@ def test_state_survives_a_restart(tmp_path):
     org = emu.orgs["org2"]
     creds = dict(org.credentials)
     acc = org.create("Account", {"Name": "Persisted"}, V, admin_id(org))
-    org.meta["oauth"]["sessions"] = {"tok": {"user": "x"}}
+    org.meta["oauth"] = {"sessions": {"tok": {"user": "x"}}}
     org.save()
     ps = org.create("PermissionSet", {"Name": "Persisted_PS", "Label": "Persisted PS", "PermissionsViewSetup": True},
                     V, admin_id(org))

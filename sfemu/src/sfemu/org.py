@@ -30,13 +30,10 @@ import threading
 
 from . import ids
 from .schema import (
-    AUDIT_FIELDS,
-    Catalog,
-    FLS_OBJECTS,
     OBJECT_PERMISSION_DEPENDENCIES,
     OBJECT_PERMISSION_FLAGS,
     SYSTEM_PERMISSION_DEPENDENCIES,
-    is_permissionable,
+    Catalog,
     parse_version,
     read_only_for_fls,
 )
@@ -120,7 +117,8 @@ def _strict_id(val) -> str | None:
 
 def _dup_value():
     # Composite-key unique index: Salesforce cannot name one field/record -> "<unknown>" (ref 4 [infer]).
-    return ApiError(400, "DUPLICATE_VALUE", "duplicate value found: <unknown> duplicates value on record with id: <unknown>")
+    return ApiError(400, "DUPLICATE_VALUE",
+                    "duplicate value found: <unknown> duplicates value on record with id: <unknown>")
 
 
 def _method_not_allowed(method: str, allowed: str) -> ApiError:
@@ -277,7 +275,7 @@ class Org:
                 for name in fields:
                     canon = byname.get(str(name).strip().lower())
                     if canon is None:
-                        # Same text as SOQL's unknown column ([3rd] forcedotcom/soql-tooling#86), errorCode INVALID_FIELD
+                        # Same text as SOQL's unknown column ([3rd] forcedotcom/soql-tooling#86), INVALID_FIELD
                         raise ApiError(400, "INVALID_FIELD",
                                        f"No such column '{name}' on entity '{odef.name}'. If you are attempting to use "
                                        "a custom field, be sure to append the '__c' after the custom field name. "
@@ -313,8 +311,8 @@ class Org:
             self._finalize(odef, new)
             if values:
                 now = self._now()
-                for fname, val in (("LastModifiedDate", now), ("LastModifiedById", user_id or new.get("LastModifiedById")),
-                                   ("SystemModstamp", now)):
+                editor = user_id or new.get("LastModifiedById")
+                for fname, val in (("LastModifiedDate", now), ("LastModifiedById", editor), ("SystemModstamp", now)):
                     if odef.field(fname) is not None:
                         new[fname] = val
             self._tables[odef.name][old["Id"]] = new
@@ -742,7 +740,7 @@ class Org:
             raise ApiError(400, first[0], first[1], first[2], more=more)
 
     def _check_system_permissions(self, row, version):
-        visible = set(self.catalog.permission_names(version)) | set(self.catalog.permission_names(LATEST_VERSION))
+        visible = set(self.catalog.permission_names(version))  # a dependency the version does not know is skipped
         problems = []
         for perm, deps in SYSTEM_PERMISSION_DEPENDENCIES.items():
             if not row.get("Permissions" + perm):

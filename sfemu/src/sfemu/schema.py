@@ -275,7 +275,8 @@ def _audit(names=AUDIT_FIELDS) -> list[FieldDef]:
                 _ro(n, "reference", lab, nillable=False, defaulted=True, reference_to=("User",), relationship_name=rel)
             )
         else:
-            lab = {"CreatedDate": "Created Date", "LastModifiedDate": "Last Modified Date", "SystemModstamp": "System Modstamp"}[n]
+            lab = {"CreatedDate": "Created Date", "LastModifiedDate": "Last Modified Date",
+                   "SystemModstamp": "System Modstamp"}[n]
             out.append(_ro(n, "datetime", lab, nillable=False, defaulted=True))
     return out
 
@@ -283,7 +284,8 @@ def _audit(names=AUDIT_FIELDS) -> list[FieldDef]:
 def _owner(label="Owner ID") -> FieldDef:
     # OwnerId: defaulted to the creating user; never permissionable (OBJREF67 FieldPermissions; Account describe fixture
     # has permissionable false).
-    return F("OwnerId", "reference", label, nillable=False, defaulted=True, reference_to=("User",), relationship_name="Owner")
+    return F("OwnerId", "reference", label, nillable=False, defaulted=True, reference_to=("User",),
+             relationship_name="Owner")
 
 
 # User picklists. Real orgs list hundreds of values; these are common real values (sfdx-core REQUIRED_FIELDS docs
@@ -431,8 +433,8 @@ def _build_objects() -> list[ObjectDef]:
         F("EmailEncodingKey", "picklist", "Email Encoding", length=40, nillable=False, picklist=_ENCODINGS,
           restricted=True),
         F("LanguageLocaleKey", "picklist", "Language", length=40, nillable=False, picklist=_LANGUAGES, restricted=True),
-        F("ProfileId", "reference", "Profile ID", nillable=False, reference_to=("Profile",), relationship_name="Profile",
-          child_relationship="Users"),
+        F("ProfileId", "reference", "Profile ID", nillable=False, reference_to=("Profile",),
+          relationship_name="Profile", child_relationship="Users"),
         F("ManagerId", "reference", "Manager ID", reference_to=("User",), relationship_name="Manager"),
         F("IsActive", "boolean", "Active", nillable=False, defaulted=True, default=True),
         _ro("UserType", "picklist", "User Type", length=40, defaulted=True,
@@ -476,8 +478,9 @@ def _build_objects() -> list[ObjectDef]:
         F("Label", "string", "Label", length=80, nillable=False, name_field=True),
         F("Description", "string", "Description", length=255),
         # real describe: updateable=false (shared ref 1).
-        F("LicenseId", "reference", "License ID", updateable=False, reference_to=("PermissionSetLicense", "UserLicense"),
-          relationship_name="License", polymorphic=True, since="38.0"),
+        F("LicenseId", "reference", "License ID", updateable=False,
+          reference_to=("PermissionSetLicense", "UserLicense"), relationship_name="License", polymorphic=True,
+          since="38.0"),
         F("HasActivationRequired", "boolean", "Session Activation Required", nillable=False, defaulted=True,
           default=False),
         _ro("IsOwnedByProfile", "boolean", "Is Owned by Profile", nillable=False, defaulted=True),
@@ -511,7 +514,8 @@ def _build_objects() -> list[ObjectDef]:
     # ---- PermissionSetLicenseAssign (2LA [real XSOAR]) -------------------------------------------------------------
     # child relationship on User "PermissionSetLicenseAssignments" [real: CumulusCI PR #2193 queries it as a User
     # sub-query]; on PermissionSetLicense [infer] same name.
-    obj("PermissionSetLicenseAssign", "Permission Set License Assignment", "Permission Set License Assignments", "2LA", [
+    obj("PermissionSetLicenseAssign", "Permission Set License Assignment", "Permission Set License Assignments",
+        "2LA", [
         F("AssigneeId", "reference", "Assignee ID", updateable=False, nillable=False, reference_to=("User",),
           relationship_name="Assignee", child_relationship="PermissionSetLicenseAssignments"),
         F("PermissionSetLicenseId", "reference", "Permission Set License ID", updateable=False, nillable=False,
@@ -942,12 +946,19 @@ class Catalog:
 
     def permissionable_fields(self, version) -> list[str]:
         """FieldPermissions.Field picklist: ``Object.Field`` for every permissionable field."""
+        key = ("__fls__", parse_version(version))
+        with self._lock:
+            cached = self._info_cache.get(key)
+        if cached is not None:
+            return list(cached)
         out = []
         for oname in FLS_OBJECTS:
             odef = self.object_def(oname)
             for f in self.fields_at(odef, version):
                 if is_permissionable(odef, f):
                     out.append(f"{odef.name}.{f.name}")
+        with self._lock:
+            self._info_cache[key] = tuple(out)
         return out
 
     # -- describe ------------------------------------------------------------------------------------------------
@@ -1115,7 +1126,7 @@ class Catalog:
             "displayLocationInDecimal": False,
             "encrypted": False,
             "externalId": f.external_id,
-            "extraTypeInfo": "plaintextarea" if t == "textarea" and not f.html else ("richtextarea" if f.html else None),
+            "extraTypeInfo": ("richtextarea" if f.html else "plaintextarea") if t == "textarea" else None,
             "filterable": t != "textarea",
             "filteredLookupInfo": None,
             "formulaTreatNullNumberAsZero": False,

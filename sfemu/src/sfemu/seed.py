@@ -136,12 +136,9 @@ def seed_org(org, keep_credentials: bool = False) -> None:
     org._apps = {}
     org._passwords = {}
     jwt_cert = org.meta.get("jwt_cert_pem") if keep_credentials else None
-    org.meta = {
-        # oauth.py looks here for the seeded app's consumer key/secret (OAuth._seeded_app).
-        "connected_apps": {APP_NAME: {"client_id": creds["client_id"], "client_secret": creds["client_secret"]}},
-        # oauth.py keeps the admin password in meta["oauth"]; seed it so org.credentials and oauth agree.
-        "oauth": {"admin_password": creds["password"]},
-    }
+    # meta belongs to the HTTP layer (sessions, tokens, JWT certificate): a reset starts it afresh, keeping only the
+    # certificate so configured JWT clients keep working.
+    org.meta = {}
     if jwt_cert:
         org.meta["jwt_cert_pem"] = jwt_cert
     org._clock = lambda: SEED_TIME

@@ -1,0 +1,335 @@
+"""bench/results.md and bench/wall_time.png from the measurements bench/run.py collected (results.json)."""
+
+import pathlib
+
+TARGETS_LATENCY_MS = 150
+PHASE_LABEL = {"fresh": "fresh setup", "converged": "converged re-run", "drift": "drift check"}
+
+
+def _runs(doc, **match):
+    return [r for r in doc["runs"] if all(r.get(k) == v for k, v in match.items())]
+
+
+def _one(doc, **match):
+    runs = _runs(doc, **match)
+    return runs[0] if runs else None
+
+
+def _fmt(v, nd=1):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return ("%%.%df" % nd) % v
+    return str(v)
+
+
+def _ok(flag):
+    return {True: "**holds**", False: "**does not hold**", None: "not measured"}[flag]
+
+
+def _lsq(points):
+    """Least-squares line through (x, y) points: slope, intercept, R²."""
+    n = len(points)
+    if n < 2:
+        return None
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    if not sxx:
+        return None
+    b = sum((x - mx) * (y - my) for x, y in points) / sxx
+    a = my - b * mx
+    ss_tot = sum((y - my) ** 2 for _, y in points)
+    ss_res = sum((y - (a + b * x)) ** 2 for x, y in points)
+    return b, a, (1 - ss_res / ss_tot) if ss_tot else 1.0
+
+
+def targets(doc):
+    rows = []
+    role_ok = lambda r: r is not None and r["failed_hosts"] == 0 and r["rc"] in (0, 2)  # noqa: E731
+
+    def all_runs(preset, phase):
+        return sorted(_runs(doc, impl="role", preset=preset, phase=phase), key=lambda r: r["orgs"])
+
+    for phase, limit_api, label in (("converged", 8, "converged re-run, planhat: ≤ 8 API requests and 1 token request per org"),
+                                    ("drift", 8, "drift check, planhat: ≤ 8 API requests and 1 token request per org"),
+                                    ("fresh", 16, "fresh setup, planhat: ≤ 16 API requests per org")):
+        runs = all_runs("planhat", phase)
+        if not runs:
+            rows.append((label, "not measured", None))
+            continue
+        api_max = max(r["api_per_org_max"] for r in runs)
+        tok_max = max(r["token_per_org_max"] for r in runs)
+        failed = sum(r["failed_hosts"] for r in runs)
+        ok = api_max <= limit_api and (phase == "fresh" or tok_max <= 1) and failed == 0
+        measured = "max %d API, %d token per org over %s orgs" % (api_max, tok_max, "/".join(str(r["orgs"]) for r in runs))
+        if failed:
+            measured += "; %d org run(s) failed" % failed
+        rows.append((label, measured, ok))
+
+    pl = {r["orgs"]: r for r in all_runs("planhat", "converged")}
+    lg = {r["orgs"]: r for r in all_runs("large", "converged")}
+    common = sorted(set(pl) & set(lg))
+    if common:
+        worst = max(lg[n]["api_per_org_max"] - pl[n]["api_per_org_max"] for n in common)
+        info = doc["presets"].get("large", {})
+        ok = worst <= 2 and all(role_ok(lg[n]) for n in common)
+        rows.append(("large preset (%s objects, %s field permissions), converged: ≤ planhat + 2 API requests per org"
+                     % (info.get("objects"), info.get("fields")),
+                     "large − planhat = %+d API requests per org (max over %s orgs)"
+                     % (worst, "/".join(map(str, common))), ok))
+    else:
+        rows.append(("large preset converged ≤ planhat + 2", "not measured", None))
+
+    for preset in ("planhat", "large"):
+        pairs = []
+        for b in _runs(doc, impl="baseline", preset=preset, phase="converged"):
+            r = _one(doc, impl="role", preset=preset, phase="converged", orgs=b["orgs"])
+            if r and r["api_per_org_mean"]:
+                pairs.append((b["orgs"], b["api_per_org_mean"] / r["api_per_org_mean"], b["api_per_org_mean"],
+                              r["api_per_org_mean"]))
+        if pairs:
+            worst = min(p[1] for p in pairs)
+            rows.append(("≥ 5× fewer API requests than the uri baseline, converged, %s" % preset,
+                         "; ".join("%d org(s): %.1f vs %.1f per org = %.1f×" % (n, b, r, x) for n, x, b, r in pairs),
+                         worst >= 5))
+        elif preset == "planhat":
+            rows.append(("≥ 5× fewer API requests than the uri baseline, converged, planhat", "not measured", None))
+
+    drift = {r["orgs"]: r for r in all_runs("planhat", "drift")}
+    if 100 in drift and doc["latency_ms"] >= TARGETS_LATENCY_MS:
+        r = drift[100]
+        rows.append(("100 orgs drift check at %d ms latency: < 120 s wall" % doc["latency_ms"],
+                     "%.1f s (forks %d)" % (r["wall_s"], r["forks"]), r["wall_s"] < 120 and r["failed_hosts"] == 0))
+    else:
+        rows.append(("100 orgs drift check at 150 ms latency: < 120 s wall", "not measured at 100 orgs / 150 ms", None))
+    if len(drift) >= 2:
+        ns = sorted(drift)
+        per_org = ["%d: %.2f s/org" % (n, drift[n]["wall_s"] / n) for n in ns]
+        fit = _lsq([(n, drift[n]["wall_s"]) for n in ns])
+        hi, lo = ns[-1], ns[-2]
+        ok = drift[hi]["wall_s"] / hi <= drift[lo]["wall_s"] / lo * 1.1
+        txt = "wall per org %s" % ", ".join(per_org)
+        if fit:
+            txt += "; fit %.2f s + %.3f s × orgs (R² %.3f)" % (fit[1], fit[0], fit[2])
+        rows.append(("drift check wall time grows (at most) linearly with orgs", txt, ok))
+    return rows
+
+
+def _main_table(doc):
+    out = ["| implementation | preset | orgs | run | API req/org (min–max) | token req/org | wall s | CPU s (user+sys) "
+           "| emulator CPU s | max RSS MB | peak total PSS MB | changed/failed orgs | rc |",
+           "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in sorted(doc["runs"], key=lambda r: (r["impl"] != "role", r["preset"] != "planhat", r["orgs"],
+                                                 ("fresh", "converged", "drift").index(r["phase"]))):
+        api = _fmt(r["api_per_org_mean"])
+        if r["api_per_org_min"] != r["api_per_org_max"]:
+            api += " (%d–%d)" % (r["api_per_org_min"], r["api_per_org_max"])
+        out.append("| %s | %s | %d | %s | %s | %s | %.1f | %.1f | %s | %.0f | %.0f | %d/%d | %d |" % (
+            "role" if r["impl"] == "role" else "uri baseline", r["preset"], r["orgs"], PHASE_LABEL[r["phase"]], api,
+            _fmt(r["token_per_org_mean"]), r["wall_s"], r["cpu_s"], _fmt(r["emulator_cpu_s"]), r["max_rss_mb"],
+            r["peak_tree_pss_mb"], r["changed_hosts"], r["failed_hosts"], r["rc"]))
+    return out
+
+
+def _task_table(run, with_requests=True):
+    out = ["| task | task wall s | per-org mean s | per-org max s | API req/org | token req/org | resources (per org) |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    for t in run["tasks"]:
+        res = ", ".join("%s %g" % (k, round(v, 2)) for k, v in (t.get("by_resource") or {}).items())
+        out.append("| %s | %.2f | %s | %s | %s | %s | %s |" % (
+            t["name"].replace("|", "/"), t["wall_s"], _fmt(t["host_mean_s"], 2), _fmt(t["host_max_s"], 2),
+            _fmt(t.get("api_per_org"), 2) if with_requests else "", _fmt(t.get("token_per_org"), 2), res))
+    return out
+
+
+def plot(doc, out_dir):
+    runs = doc["runs"]
+    series = {}
+    for r in runs:
+        series.setdefault((r["impl"], r["preset"], r["phase"]), []).append((r["orgs"], r["wall_s"]))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return _plot_svg(series, doc, out_dir)
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    colors = {("role", "planhat"): "tab:blue", ("role", "large"): "tab:green",
+              ("baseline", "planhat"): "tab:red", ("baseline", "large"): "tab:orange"}
+    styles = {"fresh": ":", "converged": "--", "drift": "-"}
+    for (impl, preset, phase), pts in sorted(series.items()):
+        pts.sort()
+        xs, ys = zip(*pts)
+        label = "%s %s: %s" % ("role" if impl == "role" else "uri baseline", preset, PHASE_LABEL[phase])
+        ax.plot(xs, ys, styles[phase], marker="o", color=colors.get((impl, preset), "gray"), label=label)
+    ax.axhline(120, color="black", linewidth=0.8, alpha=0.5)
+    ax.text(1, 122, "target: 100-org drift check < 120 s", fontsize=8, alpha=0.7)
+    ax.set_xlabel("orgs (inventory hosts)")
+    ax.set_ylabel("wall time of the playbook run (s)")
+    ax.set_title("sfops.salesforce bench: wall time vs orgs (latency %d ms/request, forks %d, %s CPUs)"
+                 % (doc["latency_ms"], doc["forks"], doc["machine"].get("nproc")), fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path = pathlib.Path(out_dir) / "wall_time.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _plot_svg(series, doc, out_dir):
+    """A plain SVG line chart, for a machine without matplotlib."""
+    w, h, m = 800, 480, 60
+    xmax = max((x for pts in series.values() for x, _ in pts), default=1)
+    ymax = max((y for pts in series.values() for _, y in pts), default=1) * 1.1
+    sx = lambda x: m + (w - 2 * m) * x / xmax  # noqa: E731
+    sy = lambda y: h - m - (h - 2 * m) * y / ymax  # noqa: E731
+    palette = ["#1f77b4", "#2ca02c", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+               "#17becf", "#393b79", "#637939"]
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
+             'font-size="11">' % (w, h), '<rect width="100%" height="100%" fill="white"/>',
+             '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (m, h - m, w - m, h - m),
+             '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (m, m, m, h - m),
+             '<text x="%d" y="%d">orgs</text>' % (w // 2, h - 15),
+             '<text x="10" y="%d" transform="rotate(-90 15,%d)">wall s</text>' % (h // 2, h // 2)]
+    for i in range(6):
+        y = ymax * i / 5
+        parts.append('<text x="5" y="%.0f">%.0f</text>' % (sy(y) + 4, y))
+    for i, (key, pts) in enumerate(sorted(series.items())):
+        pts.sort()
+        c = palette[i % len(palette)]
+        parts.append('<polyline fill="none" stroke="%s" points="%s"/>' % (c, " ".join("%.1f,%.1f" % (sx(x), sy(y))
+                                                                                      for x, y in pts)))
+        for x, y in pts:
+            parts.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (sx(x), sy(y), c))
+            parts.append('<text x="%.1f" y="%d" text-anchor="middle">%d</text>' % (sx(x), h - m + 15, x))
+        parts.append('<text x="%d" y="%d" fill="%s">%s</text>' % (m + 10, m + 14 * i, c, " ".join(key)))
+    parts.append("</svg>")
+    path = pathlib.Path(out_dir) / "wall_time.svg"
+    path.write_text("\n".join(parts))
+    return path
+
+
+def write(doc, out_dir):
+    out_dir = pathlib.Path(out_dir)
+    plot_path = plot(doc, out_dir)
+    mach = doc["machine"]
+    L = ["# sfops.salesforce benchmark results", "",
+         "Written by `make bench` (`.venv/bin/python bench/run.py %s`) on %s. Every figure below was measured in "
+         "that run; nothing is estimated. Raw data: `results.json` beside this file; logs and per-task profiles: "
+         "`bench/out/` (not committed)." % (" ".join(doc["args"].get("argv", [])) or "", doc["date"]), "",
+         "## Machine and versions", "",
+         "| | |", "|---|---|",
+         "| CPUs (`nproc`) | %s |" % mach.get("nproc"),
+         "| CPU model | %s |" % mach.get("cpu_model", "?"),
+         "| memory | %s GB |" % mach.get("mem_total_gb", "?"),
+         "| Python | %s |" % mach.get("python"),
+         "| ansible-core | %s |" % mach.get("ansible_core"),
+         "| sfops.salesforce | %s (git %s) |" % (mach.get("collection"), mach.get("git_commit", "?")),
+         "| sfemu | %s |" % mach.get("sfemu"),
+         "| emulated latency | %d ms per API and token request (`sfemu serve --latency-ms`) |" % doc["latency_ms"],
+         "| forks | %d |" % doc["forks"],
+         "| total benchmark time | %.0f s (emulator start with %s orgs: %.1f s) |" % (
+             doc.get("total_s", 0), max([r["orgs"] for r in doc["runs"]] or [0]), doc.get("emulator_start_s", 0)),
+         ""]
+    L += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
+    for label, measured, ok in targets(doc):
+        L.append("| %s | %s | %s |" % (label, measured, _ok(ok)))
+    L += ["", "## All runs", "",
+          "Per org: API requests and token requests from the emulator's counters (`GET /__sfemu/stats`, zeroed with "
+          "`DELETE /__sfemu/stats` before each run; a composite or collections request counts as one API request, "
+          "like Salesforce's; token requests are not API requests). Per run: wall time of `ansible-playbook`; CPU = "
+          "user + sys of ansible-playbook and every process it started (forks, module processes), from `wait4()`; "
+          "max RSS = the largest single process; peak total PSS = the largest sum over the process tree at any "
+          "moment (sampled every 0.25 s; shared pages counted once); emulator CPU = the sfemu server's own CPU in "
+          "that run (it shares the same %s CPUs). *fresh setup* starts from `POST /__sfemu/reset` (seeded orgs), "
+          "*converged re-run* repeats it, *drift check* runs `playbooks/drift_check.yml` (role) or the baseline with "
+          "`--check`." % mach.get("nproc"), ""]
+    L += _main_table(doc)
+    if doc.get("skipped"):
+        L += ["", "Not run: " + "; ".join("%s/%s/%d orgs (%s)" % (s["impl"], s["preset"], s["orgs"], s["why"])
+                                         for s in doc["skipped"])]
+    L += ["", "![wall time vs orgs](%s)" % plot_path.name, ""]
+
+    presets = doc.get("presets", {})
+    L += ["## Presets", ""]
+    if "planhat" in presets:
+        L.append("- `planhat`: the role's preset: %(objects)d objects, %(fields)d field permissions, 5 system "
+                 "permissions, connected app Planhat." % presets["planhat"])
+    if "large" in presets:
+        p = presets["large"]
+        L.append("- `large`: the planhat preset with `integration_user_objects` replaced by %d objects and %d field "
+                 "permissions, generated from the emulator's `ObjectPermissions.SobjectType` and "
+                 "`FieldPermissions.Field` restricted picklists and the objects' describes (asked for %d objects "
+                 "and %d fields; the emulator offers %d objects and %d permissionable fields%s). Objects: %s."
+                 % (p["objects"], p["fields"], p["requested_objects"], p["requested_fields"],
+                    p["available_objects"], p["available_fields"],
+                    ", so the preset is as large as the emulator allows" if p["objects"] < p["requested_objects"]
+                    or p["fields"] < p["requested_fields"] else "", ", ".join(p["object_names"])))
+    L += ["- The uri baseline (`bench/baseline/uri_baseline.yml`) is what a user writes without the collection: one "
+          "password-flow login per org, then per permission row one query and, when needed, one create or update "
+          "(one task per row, `loop`). It is given exactly the same rows. It does less than the role (no "
+          "connected-app policy through the Metadata API, no purge of rows added by hand, no preflight), which "
+          "favours it.", ""]
+
+    # per task
+    L += ["## Where requests and time go, per task", "",
+          "From `bench/callback_plugins/sfbench_profile.py`: task wall = from the task's start to the last org "
+          "done; per-org = one org's time in that task (module start to result). Request counts per task come from "
+          "a counter snapshot at every task start (the linear strategy finishes a task on every org before the next "
+          "one starts); the snapshots are control-API calls, not counted and not delayed by the emulator."]
+    shown = 0
+    for preset in ("planhat", "large"):
+        ns = sorted({r["orgs"] for r in _runs(doc, impl="role", preset=preset)})
+        if not ns:
+            continue
+        for phase in ("fresh", "converged", "drift"):
+            r = _one(doc, impl="role", preset=preset, orgs=ns[0], phase=phase)
+            if r and (preset == "planhat" or phase == "converged"):
+                L += ["", "### role, %s, %d org(s), %s (wall %.1f s)" % (preset, r["orgs"], PHASE_LABEL[phase],
+                                                                          r["wall_s"]), ""]
+                L += _task_table(r)
+                shown += 1
+        big = _one(doc, impl="role", preset=preset, orgs=ns[-1], phase="drift")
+        if big and ns[-1] != ns[0]:
+            L += ["", "### role, %s, %d orgs, drift check (wall %.1f s, forks %d)" % (preset, big["orgs"],
+                                                                                    big["wall_s"], big["forks"]), ""]
+            L += _task_table(big)
+    for r in sorted(_runs(doc, impl="baseline", phase="converged"), key=lambda r: (r["preset"], r["orgs"]))[:1]:
+        L += ["", "### uri baseline, %s, %d org(s), converged re-run (wall %.1f s)" % (r["preset"], r["orgs"],
+                                                                                     r["wall_s"]), ""]
+        L += _task_table(r)
+
+    L += ["", "## API requests by resource (sum over orgs, per run)", "", "| run | orgs | by resource | by method |",
+          "|---|---:|---|---|"]
+    for r in doc["runs"]:
+        if r["orgs"] == min(x["orgs"] for x in doc["runs"]):
+            L.append("| %s %s %s | %d | %s | %s |" % (
+                r["impl"], r["preset"], PHASE_LABEL[r["phase"]], r["orgs"],
+                ", ".join("%s %d" % kv for kv in sorted(r["by_resource"].items())),
+                ", ".join("%s %d" % kv for kv in sorted(r["by_method"].items()))))
+
+    fails = [(r, h, m) for r in doc["runs"] for h, m in r.get("failures", {}).items()]
+    if fails:
+        L += ["", "## Failures seen", ""]
+        for r, host, msg in fails[:20]:
+            L.append("- %s %s %d orgs %s, %s: %s" % (r["impl"], r["preset"], r["orgs"], r["phase"], host,
+                                                      " ".join(msg.split())[:400]))
+    outside = [r for r in doc["runs"] if r.get("requests_outside_cell")]
+    if outside:
+        L += ["", "Requests to orgs outside the run's inventory (should be none): " + "; ".join(
+            "%s %s %d %s: %s" % (r["impl"], r["preset"], r["orgs"], r["phase"], r["requests_outside_cell"])
+            for r in outside)]
+    snap = sum(r.get("snapshot_seconds") or 0 for r in doc["runs"])
+    L += ["", "## Method notes", "",
+          "- Forks: %d (%s). Each org is one inventory host with `ansible_connection: local`; every task of every "
+          "org is a Python module process on this controller, so with %s CPUs the controller's CPU, not the "
+          "emulated round trips, bounds wall time once there are more orgs than forks can overlap: compare CPU s "
+          "with wall s × %s in the table." % (doc["forks"], "from ansible.cfg" if doc["args"].get("forks_from_cfg")
+                                              else "set with --forks", mach.get("nproc"), mach.get("nproc")),
+          "- The emulator runs on the same machine and its CPU is part of the machine's load (column emulator CPU).",
+          "- Per-task counter snapshots took %.1f s in total over all runs (included in the wall times)." % snap,
+          ""]
+    (out_dir / "results.md").write_text("\n".join(L) + "\n")
+    return out_dir / "results.md"

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""`make bench`: API requests per org, token requests per org, wall time, CPU and memory of the integration-user job
+against the local Salesforce emulator, for 1, 10 and 100 orgs, compared with a plain `ansible.builtin.uri` playbook.
+
+    .venv/bin/python bench/run.py                       # the full benchmark, writes bench/results.md (< 15 min)
+    .venv/bin/python bench/run.py --quick               # 1 and 3 orgs, for development; writes bench/out/
+    .venv/bin/python bench/run.py --orgs 1,10 --latency-ms 100 --forks 10 --presets planhat
+
+For each implementation (the role: playbooks/setup_integration.yml + playbooks/drift_check.yml; the uri baseline:
+bench/baseline/uri_baseline.yml), preset (planhat; large: generated from the emulator's describes) and number of
+orgs, three runs: fresh setup (POST /__sfemu/reset first), converged re-run, drift check. Every org's request
+counters are zeroed before each run (DELETE /__sfemu/stats) and read after it (GET /__sfemu/stats).
+"""
+
+import argparse
+import datetime
+import json
+import pathlib
+import shutil
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
+import presets  # noqa: E402
+import report  # noqa: E402
+
+BENCH = harness.BENCH
+REPO = harness.REPO
+PLAYBOOKS = {
+    "role": {"fresh": ("playbooks/setup_integration.yml", False), "converged": ("playbooks/setup_integration.yml", False),
+             "drift": ("playbooks/drift_check.yml", False)},
+    "baseline": {"fresh": ("bench/baseline/uri_baseline.yml", False),
+                 "converged": ("bench/baseline/uri_baseline.yml", False),
+                 "drift": ("bench/baseline/uri_baseline.yml", True)},
+}
+PHASES = ("fresh", "converged", "drift")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--orgs", default=None, help="comma-separated org counts (default 1,10,100; --quick: 1,3)")
+    p.add_argument("--latency-ms", type=int, default=150, help="emulated round trip per API/token request (150)")
+    p.add_argument("--forks", type=int, default=None, help="ansible forks (default: ansible.cfg's forks)")
+    p.add_argument("--presets", default="planhat,large", help="planhat,large")
+    p.add_argument("--impls", default="role,baseline", help="role,baseline")
+    p.add_argument("--baseline-orgs", default=None,
+                   help="org counts for the uri baseline with the planhat preset (default 1,10; --quick: 1,3)")
+    p.add_argument("--baseline-large-orgs", default=None,
+                   help="org counts for the uri baseline with the large preset (default 1; --quick: none)")
+    p.add_argument("--large-objects", type=int, default=30)
+    p.add_argument("--large-fields", type=int, default=300)
+    p.add_argument("--budget-min", type=float, default=14.0,
+                   help="skip the remaining cells once this much time has gone (default 14: `make bench` < 15 min)")
+    p.add_argument("--quick", action="store_true", help="small and fast: 1 and 3 orgs, output in bench/out/")
+    p.add_argument("--output-dir", default=None, help="where results.md/.json and the plot go (default bench/)")
+    p.add_argument("--no-task-requests", action="store_true",
+                   help="do not snapshot the emulator's counters per task (per-task request counts)")
+    args = p.parse_args(argv)
+    ints = lambda s: [int(x) for x in s.split(",") if x.strip()]  # noqa: E731
+    args.orgs = ints(args.orgs or ("1,3" if args.quick else "1,10,100"))
+    args.baseline_orgs = ints(args.baseline_orgs if args.baseline_orgs is not None else ("1,3" if args.quick else "1,10"))
+    args.baseline_large_orgs = ints(args.baseline_large_orgs if args.baseline_large_orgs is not None
+                                    else ("" if args.quick else "1"))
+    args.presets = [x for x in args.presets.split(",") if x]
+    args.impls = [x for x in args.impls.split(",") if x]
+    args.output_dir = pathlib.Path(args.output_dir or (BENCH / "out" if args.quick else BENCH))
+    args.forks_from_cfg = args.forks is None
+    if args.forks is None:
+        args.forks = ansible_cfg_forks()
+    args.argv = list(argv if argv is not None else sys.argv[1:])
+    return args
+
+
+def ansible_cfg_forks():
+    import configparser
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "ansible.cfg")
+    return cfg.getint("defaults", "forks", fallback=5)
+
+
+def plan_cells(args):
+    """(impl, preset, orgs) in the order they run: the role before the baseline (the role's 100-org runs are the
+    figures that matter most when the time budget runs out), each from the smallest org count up, so that a broken
+    setup shows early."""
+    cells = []
+    for impl in ("role", "baseline"):
+        if impl not in args.impls:
+            continue
+        for preset in args.presets:
+            if impl == "role":
+                counts = args.orgs
+            else:
+                counts = args.baseline_orgs if preset == "planhat" else args.baseline_large_orgs
+            cells += [(impl, preset, n) for n in sorted(set(counts))]
+    return cells
+
+
+def per_org_counts(stats, aliases):
+    per_org = {}
+    for a in aliases:
+        s = stats.get(a) or {}
+        per_org[a] = {"api": s.get("api_requests", 0), "token": s.get("token_requests", 0)}
+    outside = {a: s.get("api_requests", 0) + s.get("token_requests", 0) for a, s in stats.items()
+               if a not in aliases and (s.get("api_requests", 0) or s.get("token_requests", 0))}
+    by_resource, by_method = {}, {}
+    for a in aliases:
+        for k, v in ((stats.get(a) or {}).get("by_resource") or {}).items():
+            by_resource[k] = by_resource.get(k, 0) + v
+        for k, v in ((stats.get(a) or {}).get("by_method") or {}).items():
+            by_method[k] = by_method.get(k, 0) + v
+    return per_org, outside, by_resource, by_method
+
+
+def summarise_profile(profile, aliases):
+    """Per task: wall time (start of the task to the last host done), per-host durations, requests per org."""
+    tasks = []
+    for t in profile.get("tasks", []):
+        durations = [h["end"] - h["start"] for h in t["hosts"].values() if "end" in h and "start" in h]
+        statuses = {}
+        for h in t["hosts"].values():
+            statuses[h.get("status", "?")] = statuses.get(h.get("status", "?"), 0) + 1
+        row = {
+            "name": t["name"], "action": t["action"], "play": t.get("play"),
+            "wall_s": (t.get("end", t["start"]) - t["start"]),
+            "hosts": len(t["hosts"]),
+            "host_mean_s": sum(durations) / len(durations) if durations else None,
+            "host_max_s": max(durations) if durations else None,
+            "statuses": statuses,
+        }
+        before, after = t.get("stats_before"), t.get("stats_after")
+        if before is not None and after is not None:
+            api = [after.get(a, {}).get("api", 0) - before.get(a, {}).get("api", 0) for a in aliases]
+            tok = [after.get(a, {}).get("token", 0) - before.get(a, {}).get("token", 0) for a in aliases]
+            res = {}
+            for a in aliases:
+                for k, v in after.get(a, {}).get("by_resource", {}).items():
+                    d = v - before.get(a, {}).get("by_resource", {}).get(k, 0)
+                    if d:
+                        res[k] = res.get(k, 0) + d
+            row.update(api_per_org=sum(api) / len(api), api_max=max(api), token_per_org=sum(tok) / len(tok),
+                       by_resource={k: v / len(aliases) for k, v in sorted(res.items())})
+        tasks.append(row)
+    failures = {}
+    for t in profile.get("tasks", []):
+        for host, h in t["hosts"].items():
+            if h.get("status") in ("failed", "unreachable"):
+                failures.setdefault(host, "%s: %s" % (t["name"], h.get("msg", "")))
+    return tasks, failures
+
+
+def run_phase(emu, args, cell, phase, inventory, vars_files, out_dir):
+    impl, preset, n = cell
+    playbook, check = PLAYBOOKS[impl][phase]
+    aliases = ["org%d" % i for i in range(1, n + 1)]
+    tag = "%s-%s-%d-%s" % (impl, preset, n, phase)
+    extra = {}
+    if impl == "role" and phase == "drift":
+        extra["drift_report_dir"] = str(out_dir / "drift-report" / tag)
+    if phase == "fresh":
+        emu.reset()
+    emu.reset_stats()
+    profile_path = out_dir / "profiles" / (tag + ".json")
+    profile_path.parent.mkdir(parents=True, exist_ok=True)
+    if profile_path.exists():
+        profile_path.unlink()
+    env = harness.ansible_env(profile_path, None if args.no_task_requests else emu.url + "/__sfemu/stats",
+                              emu.data_dir / "ca.pem", forks=args.forks)
+    cmd = harness.playbook_cmd(REPO / playbook, inventory, args.forks, check=check, extra_vars_files=vars_files,
+                               extra_vars=extra)
+    m = harness.measured_run(cmd, env, out_dir / "logs" / (tag + ".log"), emulator_pid=emu.proc.pid)
+    stats = emu.stats()
+    per_org, outside, by_resource, by_method = per_org_counts(stats, aliases)
+    profile = json.loads(profile_path.read_text()) if profile_path.exists() else {}
+    tasks, failures = summarise_profile(profile, aliases)
+    recap = profile.get("recap", {})
+    drifted = None
+    if "drift_report_dir" in extra:
+        try:
+            summary = json.loads((pathlib.Path(extra["drift_report_dir"]) / "drift-report.json").read_text())["summary"]
+            drifted = {"drifted": summary.get("drifted_orgs", []), "errors": summary.get("error_orgs", [])}
+        except (OSError, ValueError, KeyError):
+            drifted = {"drifted": None, "errors": None}
+    api = [v["api"] for v in per_org.values()]
+    tok = [v["token"] for v in per_org.values()]
+    result = dict(m, impl=impl, preset=preset, orgs=n, phase=phase, playbook=playbook, check=check, forks=args.forks,
+                  api_per_org_mean=sum(api) / n, api_per_org_min=min(api), api_per_org_max=max(api),
+                  token_per_org_mean=sum(tok) / n, token_per_org_max=max(tok), api_total=sum(api), token_total=sum(tok),
+                  requests_outside_cell=outside, by_resource=by_resource, by_method=by_method,
+                  per_org=per_org if n <= 10 else None, tasks=tasks, failures=failures, drift_report=drifted,
+                  snapshot_seconds=profile.get("snapshot_seconds"),
+                  changed_hosts=sum(1 for r in recap.values() if r.get("changed")),
+                  failed_hosts=sum(1 for r in recap.values() if r.get("failures") or r.get("unreachable")),
+                  recap_hosts=len(recap))
+    print("  %-9s rc=%s wall=%6.1fs cpu=%6.1fs emu_cpu=%5.1fs api/org=%5.1f (max %d) token/org=%.1f changed=%d "
+          "failed=%d peak=%.0fMB others' CPU=%.0fs load=%.1f" % (phase, m["rc"], m["wall_s"], m["cpu_s"], m["emulator_cpu_s"] or 0,
+                                     result["api_per_org_mean"], result["api_per_org_max"],
+                                     result["token_per_org_mean"], result["changed_hosts"], result["failed_hosts"],
+                                     m["peak_tree_pss_mb"], m["other_cpu_s"], m["loadavg_before"]), flush=True)
+    if drifted and drifted["drifted"]:
+        print("    drift report: drifted %s" % drifted["drifted"], flush=True)
+    for host, msg in list(failures.items())[:3]:
+        print("    failed %s: %s" % (host, msg[:300]), flush=True)
+    return result
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    t_start = time.monotonic()
+    out_dir = BENCH / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = out_dir / "sfemu"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    n_max = max(args.orgs + args.baseline_orgs + args.baseline_large_orgs)
+    print("bench: starting sfemu with %d orgs, latency %d ms; forks %d" % (n_max, args.latency_ms, args.forks),
+          flush=True)
+    t0 = time.monotonic()
+    emu = harness.start_emulator(data_dir, n_max, args.latency_ms)
+    emulator_start_s = time.monotonic() - t0
+    doc = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": harness.machine_info(),
+        "args": {k: (str(v) if isinstance(v, pathlib.Path) else v) for k, v in vars(args).items()},
+        "latency_ms": args.latency_ms, "forks": args.forks, "emulator_start_s": emulator_start_s,
+        "presets": {}, "runs": [], "skipped": [],
+    }
+    try:
+        vars_files = {}
+        inventories = {}
+        for n in sorted(set(args.orgs) | set(args.baseline_orgs) | set(args.baseline_large_orgs)):
+            inventories[n] = harness.write_inventory(emu, ["org%d" % i for i in range(1, n + 1)],
+                                                     out_dir / ("inventory-%d.yml" % n))
+        if "planhat" in args.presets:
+            objs = presets.planhat_objects()
+            o, f = presets.count_rows(objs)
+            doc["presets"]["planhat"] = {"objects": o, "fields": f}
+            vars_files[("role", "planhat")] = [presets.write_vars(out_dir / "vars-role-planhat.yml",
+                                                                  {"integration_user_preset": "planhat"})]
+            vars_files[("baseline", "planhat")] = [presets.write_vars(out_dir / "vars-baseline-planhat.yml",
+                                                                      presets.baseline_vars("planhat", objs))]
+        if "large" in args.presets:
+            role_vars, info = presets.large_preset(emu, args.large_objects, args.large_fields)
+            doc["presets"]["large"] = info
+            print("bench: large preset: %(objects)d objects, %(fields)d field permissions (asked for "
+                  "%(requested_objects)d/%(requested_fields)d; the emulator offers %(available_objects)d objects, "
+                  "%(available_fields)d fields)" % info, flush=True)
+            vars_files[("role", "large")] = [presets.write_vars(out_dir / "vars-role-large.yml", role_vars)]
+            vars_files[("baseline", "large")] = [presets.write_vars(
+                out_dir / "vars-baseline-large.yml", presets.baseline_vars("planhat", role_vars["integration_user_objects"]))]
+        budget_s = args.budget_min * 60
+        for cell in plan_cells(args):
+            impl, preset, n = cell
+            elapsed = time.monotonic() - t_start
+            if elapsed > budget_s:
+                doc["skipped"].append({"impl": impl, "preset": preset, "orgs": n,
+                                       "why": "time budget (--budget-min %s) used up after %.0f s"
+                                              % (args.budget_min, elapsed)})
+                print("bench: skip %s/%s/%d orgs: time budget used" % cell, flush=True)
+                continue
+            print("bench: %s, preset %s, %d org(s)  [%.0f s elapsed]" % (impl, preset, n, elapsed), flush=True)
+            for phase in PHASES:
+                doc["runs"].append(run_phase(emu, args, cell, phase, inventories[n], vars_files[(impl, preset)],
+                                             out_dir))
+            (out_dir / "results-partial.json").write_text(json.dumps(doc, indent=1))
+    finally:
+        emu.stop()
+    doc["total_s"] = time.monotonic() - t_start
+    (args.output_dir / "results.json").write_text(json.dumps(doc, indent=1) + "\n")
+    report.write(doc, args.output_dir)
+    print("bench: done in %.0f s; %s" % (doc["total_s"], args.output_dir / "results.md"), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

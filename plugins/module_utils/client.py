@@ -17,7 +17,6 @@ benchmark read them).
 """
 
 import json
-import random
 import time
 from urllib.parse import quote
 
@@ -32,16 +31,11 @@ except ImportError as exc:  # pragma: no cover - exercised by the sanity import 
 
 from .auth import authenticate
 from .errors import SalesforceError
+from .retry import RetryPolicy, transport_error_message
 
 COLLECTION_CHUNK = 200  # sObject Collections limit per call (REST API Developer Guide, sObject Collections)
 COMPOSITE_MAX = 25  # subrequests per composite call
 COMPOSITE_MAX_QUERIES = 5  # of which at most 5 query/queryAll/collections subrequests
-RETRY_STATUS = (502, 503, 504)
-# 503 means Salesforce did not process the request, so a write may be repeated; 502/504 may hide a processed write.
-RETRY_STATUS_WRITE = (503,)
-RETRY_ERROR_CODES = ('UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE')
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 8.0
 
 
 def parse_errors(status, payload, text=''):
@@ -113,7 +107,8 @@ class SalesforceClient(object):
         self.http.verify = verify
         self.http.headers.update({'Accept': 'application/json', 'User-Agent': 'sfops.salesforce'})
         self.timeout = params.get('timeout') or 30
-        self.retries = max(0, params.get('retries') if params.get('retries') is not None else 3)
+        # retries/backoff come from the module params; sleep goes through self.sleep so tests can replace it.
+        self.policy = RetryPolicy.from_params(params, sleep=self._sleep)
         self.session = None
         self.api_requests = 0
         self.token_requests = 0
@@ -121,13 +116,18 @@ class SalesforceClient(object):
         self._describes = {}
         self.sleep = time.sleep  # replaced by tests
 
+    def _sleep(self, seconds):
+        self.sleep(seconds)
+
     # --- authentication ---------------------------------------------------------------------------------------
     def _post_token(self, url, form):
         self.token_requests += 1
         try:
             resp = self.http.post(url, data=form, timeout=self.timeout, verify=self.verify)
         except requests.exceptions.RequestException as exc:
-            raise SalesforceError(None, 'CONNECTION_ERROR', 'Cannot reach the token endpoint %s (%s).' % (url, type(exc).__name__))
+            error = SalesforceError(None, 'CONNECTION_ERROR', 'Cannot reach the token endpoint %s: %s.' % (url, transport_error_message(exc)))
+            error.cause = exc
+            raise error from exc
         try:
             payload = resp.json()
         except ValueError:
@@ -156,66 +156,59 @@ class SalesforceClient(object):
             path = '%s/%s' % (self.base, path.lstrip('/'))
         return self.login().instance_url + path
 
-    # --- the one place that sends API requests and retries ----------------------------------------------------
-    def _backoff(self, attempt):
-        # Exponential backoff with full jitter so parallel AWX forks against one org do not retry in lockstep.
-        self.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2 ** attempt))))
-
-    def request(self, method, path, params=None, body=None, idempotent=None):
-        """Send one API request; return the decoded JSON (None for 204).
+    # --- the one place that sends API requests; retry decisions come from retry.RetryPolicy ---------------------
+    def request(self, method, path, params=None, body=None, idempotent=None, verify=None):
+        """Send one API request under the retry policy; return the decoded JSON (None for 204).
 
         :param idempotent: whether repeating the request is harmless; defaults to True for GET/HEAD.
-        Retried: 502/503/504 and UNABLE_TO_LOCK_ROW/connection errors (writes only when Salesforce surely did not
-        apply them), with backoff; one re-login on INVALID_SESSION_ID. REQUEST_LIMIT_EXCEEDED is never retried.
+        :param verify: for a create whose answer was lost, ``verify() -> result or None`` looks the rows up
+            before the request is sent again (see retry.RetryPolicy.call); without it such a create fails as
+            "outcome unknown" rather than risk a duplicate.
+        Retried per retry.py: 502/503/504, UNABLE_TO_LOCK_ROW and transport errors with backoff and jitter;
+        one new login on INVALID_SESSION_ID when the auth method can log in again; REQUEST_LIMIT_EXCEEDED never.
         """
         method = method.upper()
         if idempotent is None:
             idempotent = method in ('GET', 'HEAD')
-        relogged = False
-        attempt = 0
-        while True:
-            url = self._url(path)
-            headers = {'Authorization': 'Bearer %s' % self.session.access_token}
-            if body is not None:
-                headers['Content-Type'] = 'application/json'
-            self.api_requests += 1
-            self.calls.append((method, path.split('?')[0]))
+        what = '%s %s' % (method, path.split('?')[0])
+        return self.policy.call(lambda: self._send(method, path, params, body, what), idempotent=idempotent,
+                                verify=verify, relogin=self._relogin, what=what)
+
+    def _relogin(self):
+        if self.session is None or not self.session.can_reauthenticate:
+            return False
+        self.session = None
+        self.login()
+        return True
+
+    def _send(self, method, path, params, body, what):
+        """One attempt: raises SalesforceError for every non-2xx answer and every transport failure."""
+        url = self._url(path)
+        headers = {'Authorization': 'Bearer %s' % self.session.access_token}
+        if body is not None:
+            headers['Content-Type'] = 'application/json'
+        self.api_requests += 1
+        self.calls.append((method, path.split('?')[0]))
+        try:
+            resp = self.http.request(method, url, params=params, data=json.dumps(body) if body is not None else None,
+                                     headers=headers, timeout=self.timeout, verify=self.verify)
+        except requests.exceptions.RequestException as exc:
+            # The message is built from the exception class only: its text may hold URLs and is never needed.
+            error = SalesforceError(None, 'CONNECTION_ERROR', '%s failed: %s.' % (what, transport_error_message(exc)))
+            error.cause = exc  # retry.py classifies the wrapped transport error (sent or not, TLS, DNS)
+            raise error from exc
+        if resp.status_code < 300:
+            if resp.status_code == 204 or not resp.content:
+                return None
             try:
-                resp = self.http.request(method, url, params=params, data=json.dumps(body) if body is not None else None,
-                                         headers=headers, timeout=self.timeout, verify=self.verify)
-            except requests.exceptions.RequestException as exc:
-                # A connect failure never reached Salesforce, so even a write can be repeated; a read timeout may
-                # hide an applied write.
-                safe = idempotent or isinstance(exc, (requests.exceptions.ConnectTimeout,)) or \
-                    (isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout))
-                if safe and attempt < self.retries:
-                    self._backoff(attempt)
-                    attempt += 1
-                    continue
-                raise SalesforceError(None, 'CONNECTION_ERROR', '%s %s failed: %s.' % (method, path.split('?')[0], type(exc).__name__))
-            if resp.status_code < 300:
-                if resp.status_code == 204 or not resp.content:
-                    return None
-                try:
-                    return resp.json()
-                except ValueError:
-                    raise SalesforceError(resp.status_code, 'INVALID_RESPONSE', '%s %s returned a body that is not JSON.' % (method, path.split('?')[0]))
-            try:
-                payload = resp.json()
+                return resp.json()
             except ValueError:
-                payload = None
-            error = parse_errors(resp.status_code, payload, resp.text)
-            if error.error_code == 'INVALID_SESSION_ID' and not relogged and self.session.can_reauthenticate:
-                relogged = True
-                self.session = None
-                self.login()
-                continue
-            retry_status = RETRY_STATUS if idempotent else RETRY_STATUS_WRITE
-            if (resp.status_code in retry_status or error.error_code in RETRY_ERROR_CODES) and attempt < self.retries:
-                self._backoff(attempt)
-                attempt += 1
-                continue
-            raise error
+                raise SalesforceError(resp.status_code, 'INVALID_RESPONSE', '%s returned a body that is not JSON.' % what)
+        try:
+            payload = resp.json()
+        except ValueError:
+            payload = None
+        raise parse_errors(resp.status_code, payload, resp.text)
 
     # --- convenience ------------------------------------------------------------------------------------------
     def get(self, path, params=None):

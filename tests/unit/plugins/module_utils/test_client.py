@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from ansible_collections.sfops.salesforce.plugins.module_utils import client as client_mod
+from ansible_collections.sfops.salesforce.plugins.module_utils import retry
 from ansible_collections.sfops.salesforce.plugins.module_utils.client import SalesforceClient, parse_errors, row_failures, soql_quote
 from ansible_collections.sfops.salesforce.plugins.module_utils.errors import SalesforceError
 from ansible_collections.sfops.salesforce.tests.unit.fake_salesforce import Resp
@@ -101,7 +101,10 @@ def test_query_follows_next_records_url():
     ([err(403, 'REQUEST_LIMIT_EXCEEDED')], 'GET', None, 1, False),   # never retried
     ([Resp(503), Resp(503), Resp(503)], 'GET', None, 3, False),     # bounded: retries=2
     ([err(400, 'MALFORMED_QUERY')], 'GET', None, 1, False),
-    ([requests.exceptions.ConnectionError('refused'), Resp(200, {})], 'POST', False, 2, True),
+    # connection refused: the request never left, so even a create is sent again
+    ([requests.exceptions.ConnectionError(ConnectionRefusedError(111, 'refused')), Resp(200, {})], 'POST', False, 2, True),
+    # a bare connection error may have been sent: a create is not repeated blindly
+    ([requests.exceptions.ConnectionError('reset'), Resp(200, {})], 'POST', False, 1, False),
     ([requests.exceptions.ReadTimeout('slow'), Resp(200, {})], 'POST', False, 1, False),
     ([requests.exceptions.ReadTimeout('slow'), Resp(200, {})], 'GET', None, 2, True),
 ])
@@ -114,7 +117,7 @@ def test_retry_policy(answers, method, idempotent, expect_calls, ok):
             client.request(method, 'x', body={} if method != 'GET' else None, idempotent=idempotent)
     assert len(script.sent) == expect_calls
     assert len(sleeps) == expect_calls - 1
-    assert all(0 <= s <= client_mod.BACKOFF_CAP for s in sleeps)
+    assert all(0 <= s <= retry.DEFAULT_MAX_DELAY for s in sleeps)
 
 
 def test_one_relogin_on_invalid_session():
@@ -141,6 +144,21 @@ def test_connection_error_message_has_no_secret():
     with pytest.raises(SalesforceError) as exc:
         client.get('x')
     assert 'TOKEN-1' not in str(exc.value) and exc.value.error_code == 'CONNECTION_ERROR'
+    assert 'gave up after 3 attempts' in str(exc.value)
+
+
+def test_tls_error_not_retried_and_named():
+    client = make([requests.exceptions.SSLError('CERTIFICATE_VERIFY_FAILED')] * 3)[0]
+    with pytest.raises(SalesforceError) as exc:
+        client.get('x')
+    assert 'TLS certificate verification failed' in exc.value.message
+    assert client.api_requests == 1
+
+
+def test_lost_create_answer_is_verified_before_resending():
+    client, script = make([Resp(502), Resp(200, {'id': 'new'})])
+    found = client.request('POST', 'sobjects/PermissionSet', body={'Name': 'X'}, verify=lambda: {'id': 'found'})
+    assert found == {'id': 'found'} and len(script.sent) == 1
 
 
 @pytest.mark.parametrize('status, payload, code, fields, message', [

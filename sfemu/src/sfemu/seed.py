@@ -43,12 +43,13 @@ LICENSES = (
 # System permissions of the standard profiles. Chosen from the permissions these profiles have in a fresh org
 # (System Administrator has Modify All Data, View All Data, Customize Application, Author Apex, Manage Users... and,
 # since Sept 2025, "Approve Uninstalled Connected Apps" [doc help 005132365, ref 1.2]); every set is closed under
-# schema.SYSTEM_PERMISSION_DEPENDENCIES (tested).
+# schema.SYSTEM_PERMISSION_DEPENDENCIES (tested). "Use Any API Client" is left off: it is an API Access Control
+# permission that is not on by default [infer].
 _ADMIN_PERMS = (
     "ApiEnabled", "ViewSetup", "ViewRoles", "ViewAllData", "ViewAllUsers", "ModifyAllData", "CustomizeApplication",
     "AuthorApex", "ManageUsers", "ManageInternalUsers", "ManageProfilesPermissionsets", "AssignPermissionSets",
     "ManageRoles", "ManageSharing", "ResetPasswords", "FreezeUsers", "ManageRemoteAccess", "CanApproveUninstalledApps",
-    "UseAnyApiClient", "ModifyMetadata", "ViewEventLogFiles", "ViewPublicDashboards", "ViewPublicReports",
+    "ModifyMetadata", "ViewEventLogFiles", "ViewPublicDashboards", "ViewPublicReports",
     "ManagePasswordPolicies", "ManageIpAddresses", "MonitorLoginHistory", "ManageDataIntegrations",
     "ManageCustomPermissions", "ManageSessionPermissionSets", "ViewHealthCheck", "ManageHealthCheck",
     "ManageSandboxes", "ManageCertificates", "ManageNamedCredentials", "ManageAuthProviders", "ExportReport",

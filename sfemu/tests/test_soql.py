@@ -487,6 +487,9 @@ def test_count(cat):
         1, [{"attributes": {"type": "AggregateResult"}, "expr0": 3}])
     assert q(cat, "SELECT COUNT(NamespacePrefix) n FROM PermissionSet") == (
         1, [{"attributes": {"type": "AggregateResult"}, "n": 1}])
+    assert q(cat, "SELECT COUNT(Id), COUNT(NamespacePrefix) ns, COUNT(ProfileId) FROM PermissionSet") == (
+        1, [{"attributes": {"type": "AggregateResult"}, "expr0": 3, "ns": 1, "expr1": 1}])
+    assert q(cat, "SELECT COUNT() FROM PermissionSet LIMIT 2") == (2, [])  # "You can use COUNT() with a LIMIT clause"
 
 
 def test_query_all_returns_deleted(cat):
@@ -590,6 +593,13 @@ ERROR_CASES = [
     ("SELECT Id, Name, id FROM PermissionSet", "MALFORMED_QUERY", "duplicate field selected: id"),
     ("SELECT COUNT(), Id FROM PermissionSet", "MALFORMED_QUERY", "COUNT() must be the only element in the SELECT list"),
     ("SELECT COUNT(Id), Name FROM PermissionSet", "MALFORMED_QUERY", "Field must be grouped or aggregated: Name"),
+    ("SELECT COUNT() FROM PermissionSet ORDER BY Name", "MALFORMED_QUERY",
+     "COUNT() can not be used with ORDER BY; use COUNT(fieldName) instead"),
+    ("SELECT COUNT(Id) FROM PermissionSet ORDER BY Name", "MALFORMED_QUERY",
+     "Ordered field must be grouped or aggregated: Name"),
+    ("SELECT COUNT(Id), COUNT() FROM PermissionSet", "MALFORMED_QUERY",
+     "COUNT() must be the only element in the SELECT list"),
+    ("SELECT COUNT(Id) n, COUNT(Name) N FROM PermissionSet", "MALFORMED_QUERY", "duplicate alias: N"),
     ("SELECT Id, (SELECT COUNT() FROM ObjectPerms) FROM PermissionSet", "MALFORMED_QUERY", "unexpected token: 'COUNT'"),
     ("SELECT Id FROM PermissionSet OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000"),
     ("SELECT Id FROM PermissionSet WHERE Foo = 1", "INVALID_FIELD", "No such column 'Foo' on entity 'PermissionSet'. "

@@ -802,8 +802,7 @@ class _Plan:
     offset: int | None
     out: _OutNode | None
     count: str | None = None  # "count()" or "count_field"
-    count_getter: Callable | None = None
-    count_key: str | None = None
+    counts: list = _dc_field(default_factory=list)  # [(output key, getter)] for COUNT(field) items
     child_fk: str | None = None  # for child subqueries: the child's reference field to the parent
     rel_name: str | None = None  # for child subqueries: the output key (relationship name)
 
@@ -966,6 +965,10 @@ class _Binder:
                 bad = q.items[1] if q.items[0] is c else q.items[0]
                 pos = bad.pos if not isinstance(bad, FieldItem) else bad.path.pos
                 raise self.err(MALFORMED_QUERY, pos, "COUNT() must be the only element in the SELECT list")  # [infer text]
+            if q.order:
+                # "You can't use COUNT() with an ORDER BY clause." [SOQL sforce_api_calls_soql_select_count.htm]
+                raise self.err(MALFORMED_QUERY, q.order[0].path.pos, "COUNT() can not be used with ORDER BY; use "
+                                                                     "COUNT(fieldName) instead")  # [infer text]
             plan.count = "count()"
             return
         if others:
@@ -974,13 +977,29 @@ class _Binder:
             name = o.path.text if isinstance(o, FieldItem) else "subquery"
             # [3rd: "MALFORMED_QUERY: Field must be grouped or aggregated: Name"]
             raise self.err(MALFORMED_QUERY, pos, f"Field must be grouped or aggregated: {name}")
-        if len(counts) > 1:
-            raise self.unsupported_at(counts[1].pos, "more than one aggregate in a query")
-        r = self.resolve(obj, c.path, q.alias)
+        if q.order:
+            # Without GROUP BY nothing can be ordered [3rd: "Ordered field must be grouped or aggregated: Name"]
+            o = q.order[0].path
+            raise self.err(MALFORMED_QUERY, o.pos, f"Ordered field must be grouped or aggregated: {o.text}")
+        # "You can include multiple COUNT(fieldName) items in a SELECT clause"; unaliased aggregates are named expr0,
+        # expr1, ... ("expr0, which is the implied alias") [SOQL sforce_api_calls_soql_select_count.htm]
         plan.count = "count_field"
-        plan.count_getter = self.getter(r)
-        # Aggregate columns without an alias are named expr0, expr1, ... [SOQL sforce_api_calls_soql_select_agg_functions.htm]
-        plan.count_key = c.alias or "expr0"
+        plan.counts = []
+        unaliased = 0
+        seen: set[str] = set()
+        for item in counts:
+            if item.path is None:
+                raise self.err(MALFORMED_QUERY, item.pos, "COUNT() must be the only element in the SELECT list")
+            r = self.resolve(obj, item.path, q.alias)
+            if item.alias:
+                key = item.alias
+            else:
+                key = f"expr{unaliased}"
+                unaliased += 1
+            if key.lower() in seen:
+                raise self.err(MALFORMED_QUERY, item.pos, f"duplicate alias: {key}")  # [infer text]
+            seen.add(key.lower())
+            plan.counts.append((key, self.getter(r)))
 
     def unsupported_at(self, pos: int, what: str) -> SoqlError:
         return self.err(MALFORMED_QUERY, pos, f"sfemu does not support {what}; see sfemu/docs/soql.md")
@@ -1348,9 +1367,10 @@ def run_query(soql: str, catalog, version: str, include_deleted: bool = False,
         rows = _sorted_sliced(rows, plan)
         return len(rows), []
     if plan.count == "count_field":
-        get = plan.count_getter
-        n = sum(1 for r in rows if get(r) is not None)
-        return 1, [{"attributes": {"type": "AggregateResult"}, plan.count_key: n}]
+        rec: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+        for key, get in plan.counts:
+            rec[key] = sum(1 for r in rows if get(r) is not None)
+        return 1, [rec]
     rows = _sorted_sliced(rows, plan)
     records = _Renderer(catalog, ver, include_deleted, binder.row_by_id).records(rows, plan.obj_name, plan.out)
     return len(records), records

@@ -16,6 +16,7 @@ Collections calls of 200 rows.  ``api_requests`` and ``token_requests`` count wh
 benchmark read them).
 """
 
+import functools
 import json
 import time
 from urllib.parse import quote
@@ -31,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised by the sanity import 
 
 from .auth import authenticate
 from .errors import SalesforceError
-from .retry import RetryPolicy, transport_error_message
+from .retry import RetryPolicy, lookup_soql, match_existing, transport_error_message
 
 COLLECTION_CHUNK = 200  # sObject Collections limit per call (REST API Developer Guide, sObject Collections)
 COMPOSITE_MAX = 25  # subrequests per composite call
@@ -240,7 +241,33 @@ class SalesforceClient(object):
         return self.request('GET', 'limits')
 
     def create(self, sobject, fields):
-        return self.request('POST', 'sobjects/%s' % sobject, body=fields)['id']
+        verify = None
+        if lookup_soql(sobject, [fields]):
+            def verify():
+                found = self._verify_created([dict(fields, attributes={'type': sobject})])
+                return {'id': found[0]['id']} if found else None
+        return self.request('POST', 'sobjects/%s' % sobject, body=fields, verify=verify)['id']
+
+    def _verify_created(self, records):
+        """After a create whose answer was lost: SaveResults when every row now exists, None when none does.
+
+        Rows are found by their natural key (retry.NATURAL_KEYS).  A partial match cannot come from one allOrNone
+        call, so it means someone else is writing too: fail rather than guess.
+        """
+        ids = [None] * len(records)
+        groups = {}
+        for index, rec in enumerate(records):
+            groups.setdefault(rec['attributes']['type'], []).append(index)
+        for sobject, indexes in groups.items():
+            rows = [records[i] for i in indexes]
+            for index, found in zip(indexes, match_existing(sobject, rows, self.query(lookup_soql(sobject, rows)))):
+                ids[index] = found
+        if all(ids):
+            return [{'id': rec_id, 'success': True, 'errors': [], 'created': True} for rec_id in ids]
+        if not any(ids):
+            return None
+        raise SalesforceError(None, 'OUTCOME_UNKNOWN', 'A create was interrupted and only %d of %d rows exist now.'
+                              % (len([i for i in ids if i]), len(ids)))
 
     def update(self, sobject, record_id, fields):
         self.request('PATCH', 'sobjects/%s/%s' % (sobject, record_id), body=fields)
@@ -313,7 +340,12 @@ class SalesforceClient(object):
         """Create rows (dicts with ``attributes.type``) in calls of 200; return the new ids in input order."""
         ids = []
         for chunk in chunks(records, COLLECTION_CHUNK):
-            results = self.request('POST', 'composite/sobjects', body={'allOrNone': all_or_none, 'records': chunk})
+            verify = None
+            # Only rows with a known natural key can be looked up after a lost answer; otherwise the policy fails
+            # the run as "outcome unknown" instead of risking duplicates.
+            if all(lookup_soql(r['attributes']['type'], [r]) for r in chunk):
+                verify = functools.partial(self._verify_created, chunk)
+            results = self.request('POST', 'composite/sobjects', body={'allOrNone': all_or_none, 'records': chunk}, verify=verify)
             self._check_rows(results, what='create')
             ids.extend(r.get('id') for r in results)
         return ids

@@ -231,3 +231,28 @@ def test_describe_cached():
 @pytest.mark.parametrize('value, expected', [("O'Brien", "'O\\'Brien'"), ('a\\b', "'a\\\\b'"), ('plain', "'plain'")])
 def test_soql_quote(value, expected):
     assert soql_quote(value) == expected
+
+
+def test_lost_collections_create_found_by_natural_key_is_not_sent_again():
+    rows = [{'attributes': {'type': 'ObjectPermissions'}, 'ParentId': '0PS000000000001AAA', 'SobjectType': 'Account', 'PermissionsRead': True},
+            {'attributes': {'type': 'ObjectPermissions'}, 'ParentId': '0PS000000000001AAA', 'SobjectType': 'Contact', 'PermissionsRead': True}]
+    existing = {'done': True, 'records': [{'Id': '110A', 'ParentId': '0PS000000000001AAA', 'SobjectType': 'Contact'},
+                                          {'Id': '110B', 'ParentId': '0PS000000000001AAA', 'SobjectType': 'Account'}]}
+    client, script = make([Resp(502), Resp(200, existing)])
+    assert client.collections_create(rows) == ['110B', '110A']
+    assert [s[0] for s in script.sent] == ['POST', 'GET']  # the create was not repeated
+    assert "SobjectType IN ('Account', 'Contact')" in script.sent[1][2]['q']
+
+
+def test_lost_create_not_found_is_sent_again():
+    client, script = make([Resp(504), Resp(200, {'done': True, 'records': []}), Resp(201, {'id': '0PSnew', 'success': True})])
+    assert client.create('PermissionSet', {'Name': 'X', 'Label': 'X'}) == '0PSnew'
+    assert [s[0] for s in script.sent] == ['POST', 'GET', 'POST']
+
+
+def test_lost_create_partially_found_fails():
+    rows = [{'attributes': {'type': 'FieldPermissions'}, 'ParentId': '0PS1', 'Field': 'Account.%s' % f} for f in ('A', 'B')]
+    client = make([Resp(502), Resp(200, {'done': True, 'records': [{'Id': '01k1', 'ParentId': '0PS1', 'Field': 'Account.A'}]})])[0]
+    with pytest.raises(SalesforceError) as exc:
+        client.collections_create(rows)
+    assert exc.value.error_code == 'OUTCOME_UNKNOWN'

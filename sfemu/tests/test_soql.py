@@ -265,6 +265,9 @@ WHERE_CASES = [
     ("CreatedDate < 2026-11-01T09:00:00+01:00", [PROF]),  # 08:00Z is not before 08:00Z
     ("CreatedDate = 2026-11-01T08:00:00Z", [RO]),
     ("Description = 'It\\'s \\\\ fine'", [API]),  # \' and \\ escapes
+    ("Description = 'It\\u0027s \\\\ fine'", [API]),  # \\uXXXX escape
+    ("Label LIKE 'Planhat\\u0020Integration'", [API]),
+    ("Name IN ('\\N', '\\t', 'x\\\"y', 'read_only_50%')", [RO]),  # upper-case and quote escapes parse
     ("Name='read_only_50%'AND(IsOwnedByProfile=false)", [RO]),  # no whitespace needed around punctuation
     ("permissionset.name = 'read_only_50%'", [RO]),  # object-name qualified field
 ]
@@ -577,6 +580,8 @@ ERROR_CASES = [
     ("SELECT Id FROM PermissionSet WHERE Name = 'x", "MALFORMED_QUERY", "the closing quote (') is missing"),
     ("SELECT Id FROM PermissionSet WHERE Name = 'a\\qb'", "MALFORMED_QUERY",
      "Illegal character sequence '\\q' in string literal."),
+    ("SELECT Id FROM PermissionSet WHERE Name = 'a\\u00zz'", "MALFORMED_QUERY",
+     "Illegal character sequence '\\u' in string literal."),
     ("SELECT Id FROM PermissionSet WHERE Name = \"x\"", "MALFORMED_QUERY", "unexpected token: '\"'"),
     ("SELECT Id FROM PermissionSet WHERE Name = 'a' AND NOT Name = 'b'", "MALFORMED_QUERY", "unexpected token: 'NOT'"),
     ("SELECT Id FROM PermissionSet WHERE Name = 'a' OR Name = 'b' AND Name = 'c'", "MALFORMED_QUERY",

@@ -142,9 +142,12 @@ _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?![\w.])")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPS = ("!=", "<>", "<=", ">=", "=", "<", ">")
 
-# Quoted string escapes [SOQL sforce_api_calls_soql_select_quotedstringescapes.htm]: \n \r \t \b \f \" \' \\ and,
-# meaningful in LIKE only, \_ and \%. "If you use a backslash character in any other context, an error occurs."
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+# Quoted string escapes [SOQL sforce_api_calls_soql_select_quotedstringescapes.htm]: \n \r \t \b \f (either case),
+# \" \' \\, \uXXXX and, meaningful in LIKE only, \_ and \%. "If you use a backslash character in any other context,
+# an error occurs." (\b is listed as "Bell" in English and "backspace" in Japanese; we use backspace, U+0008.)
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "N": "\n", "R": "\r", "T": "\t", "B": "\b",
+            "F": "\f", '"': '"', "'": "'", "\\": "\\"}
+_HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
 
 
 def _lex(soql: str) -> list[Tok]:
@@ -234,6 +237,12 @@ def _lex_string(soql: str, start: int, toks: list[Tok]) -> int:
                 ch = _ESCAPES[nxt]
                 val.append(ch)
                 like.append(re.escape(ch))
+            elif nxt == "u" and _HEX4.fullmatch(soql, i + 2, i + 6):
+                ch = chr(int(soql[i + 2:i + 6], 16))
+                val.append(ch)
+                like.append(re.escape(ch))
+                i += 6
+                continue
             elif nxt in ("_", "%"):
                 # \_ and \% are literal wildcards characters inside LIKE; elsewhere Salesforce keeps them as
                 # typed [infer: the doc only defines them for LIKE].

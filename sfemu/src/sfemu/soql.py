@@ -667,16 +667,27 @@ class _Parser:
         raise self.error()
 
 
-@functools.lru_cache(maxsize=1024)
+_CACHE_MAX_LEN = 8192  # long queries are parsed but not cached, so the cache stays a few MB at most
+
+
 def parse(soql: str) -> Query:
     """Parse ``soql`` (cached: clients repeat the same queries); raises SoqlError(MALFORMED_QUERY)."""
     if len(soql) > MAX_SOQL_LENGTH:
         raise SoqlError(MALFORMED_QUERY, f"Query is too long: SOQL statements cannot exceed {MAX_SOQL_LENGTH:,} "
                                          "characters")
+    if len(soql) > _CACHE_MAX_LEN:
+        return _parse_uncached(soql)
+    return _parse_cached(soql)
+
+
+def _parse_uncached(soql: str) -> Query:
     try:
         return _Parser(soql).parse()
     except RecursionError:  # pathological nesting that slipped past the depth guard
         raise SoqlError(MALFORMED_QUERY, "query is nested too deeply") from None
+
+
+_parse_cached = functools.lru_cache(maxsize=1024)(_parse_uncached)
 
 
 # --------------------------------------------------------------------------------------------------------------

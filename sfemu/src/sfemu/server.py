@@ -75,22 +75,37 @@ def _soql_error_type():
     return (SoqlError,)
 
 
-def error_body(err, with_fields=None):
+# Errors that are not DML results: their bodies carry no "fields" key (REST67 examples for NOT_FOUND; recorded CCI
+# INVALID_TYPE from a query; METHOD_NOT_ALLOWED, INVALID_SESSION_ID, REQUEST_LIMIT_EXCEEDED as quoted in ref §7.1).
+NO_FIELDS_CODES = frozenset({
+    "NOT_FOUND", "METHOD_NOT_ALLOWED", "INVALID_SESSION_ID", "REQUEST_LIMIT_EXCEEDED", "JSON_PARSER_ERROR",
+    "MALFORMED_QUERY", "INVALID_TYPE", "INVALID_QUERY_LOCATOR", "INVALID_QUERY_FILTER_OPERATOR",
+    "NUMBER_OUTSIDE_VALID_RANGE", "LIMIT_EXCEEDED", "EXCEEDED_ID_LIMIT", "INVALID_INPUT", "UNKNOWN_EXCEPTION",
+    "SERVER_UNAVAILABLE", "MULTIPLE_CHOICES", "MISSING_ARGUMENT",
+})
+
+
+def error_body(err, with_fields=False):
     """Salesforce REST error body: a JSON array of {message, errorCode, fields?} (ref §7.1, REST67 errors page).
 
-    ``fields`` appears when the error names fields, and on DML errors (where Salesforce sends ``"fields": []``).
-    """
-    item = {"message": err.message, "errorCode": err.error_code}
-    fields = getattr(err, "fields", None)
-    if fields or (with_fields and fields is not None):
-        item["fields"] = list(fields)
-    return [item]
+    Every error of the response is listed (org.ApiError.errors, e.g. DUPLICATE_MASTER_LABEL + DUPLICATE_DEVELOPER_
+    NAME). ``fields`` appears when it names fields, and on DML errors (``with_fields``) where Salesforce sends
+    ``"fields": []`` even when empty (e.g. DUPLICATE_VALUE) [3rd, common client logs]."""
+    entries = getattr(err, "errors", None) or [(err.error_code, err.message, getattr(err, "fields", None) or [])]
+    out = []
+    for code, msg, fields in entries:
+        item = {"message": msg, "errorCode": code}
+        if fields or (with_fields and code not in NO_FIELDS_CODES):
+            item["fields"] = list(fields or [])
+        out.append(item)
+    return out
 
 
-def save_result_error(err):
-    """Per-record error inside SaveResults: ``statusCode`` instead of ``errorCode`` (ref §7.1 note, REST67
-    collections pages)."""
-    return {"statusCode": err.error_code, "message": err.message, "fields": list(getattr(err, "fields", None) or [])}
+def save_result_errors(err):
+    """Per-record errors inside SaveResults: ``statusCode`` instead of ``errorCode``, ``fields`` always present
+    (ref §7.1 note, REST67 collections pages)."""
+    entries = getattr(err, "errors", None) or [(err.error_code, err.message, getattr(err, "fields", None) or [])]
+    return [{"statusCode": c, "message": m, "fields": list(f or [])} for c, m, f in entries]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -486,7 +501,7 @@ class App:
                 resp = self.dispatch(ctx, method, parts[1:], query, raw_body, top=True)
             except Exception as exc:  # noqa: BLE001 - counted request: answer with the error and the usage header
                 err = self.as_api_error(exc)
-                resp = Response(err.status, error_body(err))
+                resp = Response(err.status, error_body(err, with_fields=method in WRITE_METHODS))
             finally:
                 if ctx.dirty and not hasattr(org, "batch"):
                     org.save()  # once per write request, not per record
@@ -978,7 +993,8 @@ class App:
             res = {"body": resp.body, "httpHeaders": resp.headers, "httpStatusCode": resp.status, "referenceId": ref}
         except Exception as exc:  # noqa: BLE001
             err = self.as_api_error(exc)
-            res = {"body": error_body(err), "httpHeaders": {}, "httpStatusCode": err.status, "referenceId": ref}
+            res = {"body": error_body(err, with_fields=meth in WRITE_METHODS), "httpHeaders": {},
+                   "httpStatusCode": err.status, "referenceId": ref}
         finally:
             ctx.dirty = ctx.dirty or sub_ctx.dirty
             ctx.row_lock = sub_ctx.row_lock
@@ -1044,7 +1060,7 @@ class App:
                 ok.append(True)
             except Exception as exc:  # noqa: BLE001
                 err = self.as_api_error(exc)
-                res = {"success": False, "errors": [save_result_error(err)]}
+                res = {"success": False, "errors": save_result_errors(err)}
                 rid = getattr(err, "_record_id", None)
                 if rid:
                     res = {"id": rid, **res}

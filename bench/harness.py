@@ -35,10 +35,14 @@ from conftest import Emulator  # noqa: E402  (the integration suites' emulator f
 
 
 # --- the emulator ------------------------------------------------------------------------------------------------
-def start_emulator(data_dir, orgs, latency_ms, extra_args=()):
+def start_emulator(data_dir, orgs, latency_ms, extra_objects=0, extra_args=()):
+    """`sfemu serve` (through bench/sfemu_catalog.py when extra custom objects are wanted) on data_dir."""
     data_dir = pathlib.Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     emu = Emulator(data_dir, orgs=orgs, extra_args=("--latency-ms", str(latency_ms), *extra_args))
+    if extra_objects:
+        # Same command line after "serve"; the launcher adds the objects, then runs sfemu's own CLI.
+        emu._args[0:1] = [sys.executable, str(BENCH / "sfemu_catalog.py"), "--extra-objects", str(extra_objects)]
     # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override Session.verify
     # (psf/requests#3829): keep the emulator's CA for these control and raw calls whatever the shell exports.
     emu._session.trust_env = False

@@ -259,14 +259,21 @@ def write(doc, out_dir):
                  "permissions, connected app Planhat." % presets["planhat"])
     if "large" in presets:
         p = presets["large"]
+        extra = [o for o in p["object_names"] if o.startswith("Bench_Object_")]
         L.append("- `large`: the planhat preset with `integration_user_objects` replaced by %d objects and %d field "
                  "permissions, generated from the emulator's `ObjectPermissions.SobjectType` and "
-                 "`FieldPermissions.Field` restricted picklists and the objects' describes (asked for %d objects "
-                 "and %d fields; the emulator offers %d objects and %d permissionable fields%s). Objects: %s."
-                 % (p["objects"], p["fields"], p["requested_objects"], p["requested_fields"],
-                    p["available_objects"], p["available_fields"],
-                    ", so the preset is as large as the emulator allows" if p["objects"] < p["requested_objects"]
-                    or p["fields"] < p["requested_fields"] else "", ", ".join(p["object_names"])))
+                 "`FieldPermissions.Field` restricted picklists and the objects' describes (asked for %d/%d; the "
+                 "emulator offered %d objects and %d permissionable fields). Every object gets Read, every second "
+                 "one also Create and Edit with Edit on its writable fields. %s" % (
+                     p["objects"], p["fields"], p["requested_objects"], p["requested_fields"],
+                     p["available_objects"], p["available_fields"],
+                     ("%d of the objects are custom objects `Bench_Object_NN__c` (12 fields of common types each) "
+                      "that `bench/sfemu_catalog.py` adds to the emulator's catalogue through sfemu's own schema "
+                      "declarations, because the seeded emulator has only 6 objects that take ObjectPermissions "
+                      "(61 permissionable fields); describe, SOQL and the permission rules treat them like its "
+                      "seeded custom object `Health_Score__c`. The others: %s." % (
+                          len(extra), ", ".join(o for o in p["object_names"] if o not in extra)))
+                     if extra else "Objects: %s." % ", ".join(p["object_names"])))
     L += ["- The uri baseline (`bench/baseline/uri_baseline.yml`) is what a user writes without the collection: one "
           "password-flow login per org, then per permission row one query and, when needed, one create or update "
           "(one task per row, `loop`). It is given exactly the same rows. It does less than the role (no "

@@ -49,6 +49,9 @@ def parse_args(argv=None):
                    help="org counts for the uri baseline with the planhat preset (default 1,10; --quick: 1,3)")
     p.add_argument("--baseline-large-orgs", default=None,
                    help="org counts for the uri baseline with the large preset (default 1; --quick: none)")
+    p.add_argument("--extra-objects", type=int, default=24,
+                   help="custom objects added to the emulator's catalogue for the large preset (bench/sfemu_catalog.py;"
+                        " default 24: with its 6 seeded objects, 30; 0: the seeded catalogue only)")
     p.add_argument("--large-objects", type=int, default=30)
     p.add_argument("--large-fields", type=int, default=300)
     p.add_argument("--budget-min", type=float, default=14.0,
@@ -213,11 +216,13 @@ def main(argv=None):
     args.output_dir.mkdir(parents=True, exist_ok=True)
     data_dir = out_dir / "sfemu"
     shutil.rmtree(data_dir, ignore_errors=True)
-    n_max = max(args.orgs + args.baseline_orgs + args.baseline_large_orgs)
-    print("bench: starting sfemu with %d orgs, latency %d ms; forks %d" % (n_max, args.latency_ms, args.forks),
-          flush=True)
+    cells = plan_cells(args)
+    org_counts = sorted({n for _, _, n in cells})
+    n_max = max(org_counts)
+    print("bench: starting sfemu with %d orgs (+%d custom objects), latency %d ms; forks %d"
+          % (n_max, args.extra_objects, args.latency_ms, args.forks), flush=True)
     t0 = time.monotonic()
-    emu = harness.start_emulator(data_dir, n_max, args.latency_ms)
+    emu = harness.start_emulator(data_dir, n_max, args.latency_ms, extra_objects=args.extra_objects)
     emulator_start_s = time.monotonic() - t0
     doc = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -229,7 +234,7 @@ def main(argv=None):
     try:
         vars_files = {}
         inventories = {}
-        for n in sorted(set(args.orgs) | set(args.baseline_orgs) | set(args.baseline_large_orgs)):
+        for n in org_counts:
             inventories[n] = harness.write_inventory(emu, ["org%d" % i for i in range(1, n + 1)],
                                                      out_dir / ("inventory-%d.yml" % n))
         if "planhat" in args.presets:
@@ -250,7 +255,7 @@ def main(argv=None):
             vars_files[("baseline", "large")] = [presets.write_vars(
                 out_dir / "vars-baseline-large.yml", presets.baseline_vars("planhat", role_vars["integration_user_objects"]))]
         budget_s = args.budget_min * 60
-        for cell in plan_cells(args):
+        for cell in cells:
             impl, preset, n = cell
             elapsed = time.monotonic() - t_start
             if elapsed > budget_s:

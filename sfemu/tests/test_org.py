@@ -371,3 +371,28 @@ def test_two_hundred_orgs_are_quick_to_create_and_load(tmp_path):
     # generous bounds for slow CI machines; typical: ~3 s to create (with fsync), ~1 s to load
     assert created < 30, created
     assert loaded < 15, loaded
+
+
+def test_concurrent_writes_to_several_orgs_all_persist(tmp_path):
+    emu = Emulator(tmp_path, orgs=4, settings={"fsync": False})
+    errors = []
+
+    def work(org):
+        try:
+            me = admin_id(org)
+            for i in range(20):
+                with org.batch():
+                    acc = org.create("Account", {"Name": f"P{i}"}, V, me)
+                    org.create("Contact", {"LastName": f"C{i}", "AccountId": acc}, V, me)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(o,)) for o in emu.orgs.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    again = Emulator(tmp_path, orgs=4, settings={"fsync": False})
+    for org in again.orgs.values():
+        assert org.query("SELECT COUNT() FROM Contact WHERE Account.Name LIKE 'P%'", V)[0] == 20

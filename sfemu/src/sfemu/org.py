@@ -630,8 +630,8 @@ class Org:
         # Every user has a UserLogin row (OBJREF67 UserLogin) [infer: created with the user].
         self._insert_raw("UserLogin", {"UserId": row["Id"], "IsFrozen": False, "IsPasswordLocked": False},
                          user_id)
-        # The profile's permission set shows up as an assignment (OBJREF67 PermissionSet "Associated Profiles";
-        # oauth.py relies on it).
+        # The profile's permission set shows up as an assignment (OBJREF67 PermissionSet "Associated Profiles"):
+        # queries of a user's assignments see it, as in a real org.
         self._sync_profile_assignment(row, user_id)
         self._recount_licenses()
 

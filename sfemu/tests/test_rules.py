@@ -576,3 +576,36 @@ def test_permission_set_groups(org):
     assert err(org.delete, "PermissionSetGroup", g, V, admin(org)).error_code == "DELETE_FAILED"
     org.delete("PermissionSetAssignment", psa, V, admin(org))
     org.delete("PermissionSetGroup", g, V, admin(org))
+
+
+def test_setup_writes_need_the_acting_users_permission(org):
+    std = org.user_by_username("standard.user@org1.sfemu.example")["Id"]
+    for call in (
+        lambda: org.create("PermissionSet", {"Name": "By_Std", "Label": "By Std"}, V, std),
+        lambda: org.create("User", {
+            "Username": "by.std@example.com", "LastName": "S", "Email": "s@example.com", "Alias": "s",
+            "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8",
+            "LanguageLocaleKey": "en_US", "ProfileId": profile_id(org, "Standard User")}, V, std),
+        lambda: org.update("UserLogin", one(org, f"SELECT Id FROM UserLogin WHERE UserId = '{admin(org)}'")["Id"],
+                           {"IsFrozen": True}, V, std),
+    ):
+        e = err(call)
+        assert (e.status, e.error_code) == (400, "INSUFFICIENT_ACCESS_OR_READONLY")
+    # own personal details are fine, own profile is not
+    org.update("User", std, {"Title": "Analyst"}, V, std)
+    e = err(org.update, "User", std, {"ProfileId": profile_id(org, "System Administrator")}, V, std)
+    assert e.error_code == "INSUFFICIENT_ACCESS_OR_READONLY"
+    # granting the permission through a permission set is enough
+    ps = new_ps(org, "Perm_Admin", ManageProfilesPermissionsets=True)
+    org.create("PermissionSetAssignment", {"AssigneeId": std, "PermissionSetId": ps}, V, admin(org))
+    assert org.user_has_permission(std, "ManageProfilesPermissionsets")
+    org.create("PermissionSet", {"Name": "By_Std", "Label": "By Std"}, V, std)
+    # data objects are not checked
+    org.create("Account", {"Name": "Std account"}, V, std)
+
+
+def test_permission_checks_can_be_switched_off(tmp_path):
+    emu = Emulator(tmp_path, orgs=1, settings={"fsync": False, "enforce_user_permissions": False})
+    org = emu.orgs["org1"]
+    std = org.user_by_username("standard.user@org1.sfemu.example")["Id"]
+    org.create("PermissionSet", {"Name": "Free", "Label": "Free"}, V, std)

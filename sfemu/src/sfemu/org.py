@@ -104,6 +104,28 @@ _IP_RELAXATION = ("ENFORCE", "BYPASS_2FACTOR", "BYPASS", "ENFORCE_RELAXREFRESH")
 _REFRESH_POLICY_RE = re.compile(r"^(infinite|zero|specific_(lifetime|inactivity):(\d+):(HOURS|DAYS|MONTHS))$")
 
 
+# System permission the acting user needs to write these setup objects (the user's profile permission set plus their
+# assigned permission sets). Sources: ref 5 [doc] "Create/update needs Manage Internal Users" (User), OBJREF userlogin
+# "needs Manage Users" (UserLogin); PermissionSetAssignment: Assign Permission Sets [doc OBJREF67 access rules, ref 1];
+# permission sets and their children: Manage Profiles and Permission Sets [infer from ref 1 "Access"];
+# PermissionSetLicenseAssign: Manage Users [infer]. Data objects are not checked (no sharing model in the emulator).
+_WRITE_PERMISSION = {
+    "User": "ManageInternalUsers",
+    "UserLogin": "ManageUsers",
+    "PermissionSetAssignment": "AssignPermissionSets",
+    "PermissionSetLicenseAssign": "ManageUsers",
+    "PermissionSet": "ManageProfilesPermissionsets",
+    "PermissionSetGroup": "ManageProfilesPermissionsets",
+    "ObjectPermissions": "ManageProfilesPermissionsets",
+    "FieldPermissions": "ManageProfilesPermissionsets",
+    "SetupEntityAccess": "ManageProfilesPermissionsets",
+}
+# Fields a user may change on their own User record without Manage Internal Users [infer: "personal information"].
+_SELF_EDITABLE = frozenset({"FirstName", "LastName", "Email", "Title", "Department", "CompanyName", "Phone",
+                            "TimeZoneSidKey", "LocaleSidKey", "LanguageLocaleKey", "EmailEncodingKey", "Alias",
+                            "CommunityNickname"})
+
+
 def _strict_id(val) -> str | None:
     """18-character form of a 15-character id or of an 18-character id whose checksum matches its letter case.
 
@@ -247,6 +269,7 @@ class Org:
             odef = self._odef_or_404(sobject, version)
             if not odef.createable:
                 raise _method_not_allowed("POST", "GET,HEAD")
+            self._check_actor(odef.name, user_id)
             values = self._coerce(odef, fields, version, "create")
             row = self._new_row(odef, values, user_id)
             hook = getattr(self, "_derive_" + odef.name, None)
@@ -294,6 +317,11 @@ class Org:
             if not odef.updateable:
                 raise _method_not_allowed("PATCH", self._allowed(odef))
             old = self._locate(odef, rec_id)
+            fields = dict(fields or {}) if isinstance(fields, dict) else fields
+            own = odef.name == "User" and user_id == old["Id"] and isinstance(fields, dict) and \
+                {str(k).lower() for k in fields if k != "attributes"} <= {f.lower() for f in _SELF_EDITABLE}
+            if not own:
+                self._check_actor(odef.name, user_id)
             fields = dict(fields or {})
             given_id = fields.pop("Id", fields.pop("id", None))
             if given_id is not None and not ids.same_id(given_id, old["Id"]):
@@ -327,6 +355,7 @@ class Org:
             if not odef.deletable:
                 raise _method_not_allowed("DELETE", self._allowed(odef))
             row = self._locate(odef, rec_id)
+            self._check_actor(odef.name, user_id)
             hook = getattr(self, "_check_delete_" + odef.name, None)
             if hook:
                 hook(row, version, user_id)
@@ -340,6 +369,32 @@ class Org:
             return run_query(soql, _VersionView(self, version, include_deleted), version, include_deleted)
 
     # ---------------------------------------------------------------------------------------------------------------
+    def user_has_permission(self, user_id, permission) -> bool:
+        """True when the user's profile or an assigned permission set enables ``permission`` (API name without the
+        "Permissions" prefix, e.g. "ManageUsers")."""
+        with self.lock:
+            uid = _strict_id(user_id)
+            user = self._tables.get("User", {}).get(uid or "")
+            if user is None:
+                return False
+            ps_ids = self._user_ps_ids(uid)
+            owned = self._owned_ps_of_profile(user.get("ProfileId"))
+            if owned:
+                ps_ids.add(owned["Id"])
+            key = "Permissions" + permission
+            return any(self._tables["PermissionSet"].get(p, {}).get(key) for p in ps_ids)
+
+    def _check_actor(self, sobject, user_id):
+        perm = _WRITE_PERMISSION.get(sobject)
+        if perm is None or user_id is None or not self.emulator.enforce_user_permissions:
+            return
+        if _strict_id(user_id) not in self._tables.get("User", {}):
+            return  # not a user of this org: an internal call (seed, control API)
+        if not self.user_has_permission(user_id, perm):
+            # Missing system permission for a setup write. Code: INSUFFICIENT_ACCESS_OR_READONLY [doc SOAP StatusCode];
+            # message [infer]. The permission needed is listed in sfemu/docs/rules.md.
+            raise ApiError(400, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id", [])
+
     @staticmethod
     def _allowed(odef) -> str:
         allowed = ["HEAD", "GET"]
@@ -1484,6 +1539,8 @@ class Emulator:
         # fsync each save (crash safety) unless the caller opts out (benchmarks, tests with many orgs)
         self.fsync = bool(self.settings.get("fsync", True))
         self.autosave = bool(self.settings.get("autosave", True))
+        # setup writes need the acting user's system permission (see _WRITE_PERMISSION); on unless switched off
+        self.enforce_user_permissions = bool(self.settings.get("enforce_user_permissions", True))
         self._ulock = threading.Lock()
         self._usernames: dict[str, str] = {}  # lower-case username -> alias
         self.orgs: dict[str, Org] = {}

@@ -160,3 +160,22 @@ def test_reset_password_returns_a_password_that_logs_in(emulator, run_tasks):
         assert password not in str(res.results[0].get("diff"))
     finally:
         cleanup(emulator, username)
+
+
+def test_create_frozen_user_in_one_transaction(emulator, run_tasks):
+    # The freeze of a new user goes in the same all-or-none composite as the insert (UserLogin found by reference).
+    username = new_username("it.frozen")
+    spec = dict(username=username, email="frozen@sfops-tests.example", last_name="Frozen", profile="Standard User", frozen=True)
+    try:
+        emulator.reset_stats()
+        res = run_tasks([user_task(emulator, **spec)])
+        assert res.rc == 0, res
+        row = raw_user(emulator, username)
+        assert row["IsActive"] is True and raw_frozen(emulator, row["Id"]) is True
+        assert res.results[0]["user"]["frozen"] is True
+        stats = emulator.stats(ALIAS)
+        assert stats["by_resource"].get("composite", 0) == 3  # read, one write transaction, read back
+        res = run_tasks([user_task(emulator, **spec)])
+        assert res.rc == 0 and res.results[0]["changed"] is False
+    finally:
+        cleanup(emulator, username)

@@ -339,6 +339,9 @@ class UserTask(object):
         fields = {}
         for opt, field in FIELDS.items():
             if p.get(opt) is not None and user.get(field) != p[opt]:
+                # E-mail addresses are case-insensitive; a difference only in case is not drift.
+                if opt == 'email' and (user.get(field) or '').lower() == p[opt].lower():
+                    continue
                 fields[field] = p[opt]
         if profile is not None and profile['Id'] != user.get('ProfileId'):
             fields['ProfileId'] = profile['Id']

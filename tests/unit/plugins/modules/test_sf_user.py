@@ -427,3 +427,9 @@ def test_alias_longer_than_eight_fails_before_reading(alias):
     fake = ProfileJoin(org_tables())
     result, failed = run_module(sf_user_main, fake, {'username': 'jane@acme.example', 'alias': alias})
     assert failed and 'longer than 8' in result['msg'] and fake.requests == []
+
+
+def test_email_differing_only_in_case_is_not_drift():
+    fake = ProfileJoin(org_tables())
+    result, failed = run_module(sf_user_main, fake, {'username': 'jane@acme.example', 'email': 'Jane@ACME.example'})
+    assert not failed and result['changed'] is False and fake.writes == []

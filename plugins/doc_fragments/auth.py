@@ -109,7 +109,9 @@ options:
   retries:
     description:
       - How many times a request is repeated after HTTP 502/503/504, C(UNABLE_TO_LOCK_ROW) or a connection error,
-        with exponential backoff and jitter. Writes are only repeated when Salesforce surely did not apply them.
+        with exponential backoff and jitter. TLS and DNS failures are not retried. A write is only repeated when
+        Salesforce surely did not apply it; a create whose answer was lost is first looked up by its natural key, so
+        it is never created twice.
       - C(REQUEST_LIMIT_EXCEEDED) is never retried. An expired session (C(INVALID_SESSION_ID)) triggers one new login
         when O(auth_method) can log in again.
       - If not set, the value of the E(SF_RETRIES) environment variable is used.

@@ -72,6 +72,7 @@ class FakeSalesforce(object):
         self.requests = []
         self.writes = []
         self.reject = {}  # (method, sobject) -> (errorCode, message)
+        self.token_forms = []
         self.ids = itertools.count(1)
 
     # --- REST -------------------------------------------------------------------------------------------------
@@ -171,6 +172,10 @@ class FakeSalesforce(object):
     def __call__(self, method, url, params=None, data=None, headers=None, timeout=None, **kwargs):
         path = urlsplit(url).path
         self.requests.append((method, path))
+        if path.endswith('/services/oauth2/token'):
+            self.token_forms.append(dict(data))
+            return Resp(200, {'access_token': '00Dxx!FRESHTOKEN', 'instance_url': 'https://acme.my.salesforce.com',
+                              'id': 'https://login.salesforce.com/id/00D000000000001/005000000000099', 'token_type': 'Bearer'})
         if '/services/Soap/m/' in path:
             status, text = self.soap(data.decode('utf-8') if isinstance(data, bytes) else data)
             return Resp(status, text=text)
@@ -433,3 +438,25 @@ def test_email_differing_only_in_case_is_not_drift():
     fake = ProfileJoin(org_tables())
     result, failed = run_module(sf_user_main, fake, {'username': 'jane@acme.example', 'email': 'Jane@ACME.example'})
     assert not failed and result['changed'] is False and fake.writes == []
+
+
+def test_password_flow_logs_in_as_login_username_not_the_managed_user():
+    fake = ProfileJoin(org_tables())
+    args = {'auth_method': 'password', 'client_id': 'cid', 'client_secret': 'csecret', 'login_username': 'admin@acme.example',
+            'password': 'adminpw', 'username': 'jane@acme.example', 'last_name': 'Smith'}
+    result, failed = run_module(sf_user_main, fake, args)
+    assert not failed, result
+    assert [f['username'] for f in fake.token_forms] == ['admin@acme.example']
+    assert fake.writes[0][:3] == ('PATCH', 'User', '005000000000001')  # the managed user is jane
+    assert 'FRESHTOKEN' not in json.dumps(result) and 'adminpw' not in json.dumps(result)
+
+
+def test_refuses_to_deactivate_the_user_it_is_logged_in_as():
+    tables = org_tables()
+    tables['User'][0]['Id'] = '005000000000099'  # the token's identity URL names this user
+    tables['UserLogin'][0]['UserId'] = '005000000000099'
+    fake = ProfileJoin(tables)
+    args = {'auth_method': 'password', 'client_id': 'cid', 'client_secret': 'csecret', 'login_username': 'jane@acme.example',
+            'password': 'pw', 'username': 'jane@acme.example', 'state': 'absent'}
+    result, failed = run_module(sf_user_main, fake, args)
+    assert failed and 'logged in as' in result['msg'] and fake.writes == []

@@ -12,8 +12,10 @@ Salesforce facts relied on (shared/reference/salesforce-api.md section 5):
   Integrations") and needs the "Salesforce API Integration" permission set licence before any permission set that
   grants object access, so the licence is assigned in the same all-or-none composite call that creates the user.
 - Usernames are unique across every Salesforce org (DUPLICATE_USERNAME).
-- REST has no EmailHeader, so creating a user over REST sends no welcome e-mail; ``DELETE .../password`` resets the
-  password and e-mails a reset link, ``POST .../password`` sets one silently.
+- The new-user e-mail is the SOAP ``EmailHeader.triggerUserEmail`` (SOAP API Developer Guide, EmailHeader; default
+  false); the REST headers (REST API Developer Guide, "Headers") have no equivalent, so a user created over REST gets no
+  welcome e-mail. ``DELETE .../password`` resets the password, returns a temporary one and e-mails a reset link
+  (REST guide "Reset User Password"); ``POST .../password {"NewPassword"}`` sets it, 204, no e-mail documented.
 """
 
 import re

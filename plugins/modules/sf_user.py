@@ -130,6 +130,11 @@ notes:
   - The module refuses to deactivate or freeze the user it is logged in as (when the token flow tells who that is).
   - The authenticated user needs C(Manage Internal Users) (or C(Manage Users)) to create and change users.
   - Permission sets are assigned with M(sfops.salesforce.sf_permission_set_assignment).
+  - "E-mails - the new-user e-mail is controlled by the SOAP C(EmailHeader.triggerUserEmail) (default off); the REST
+    API documents no equivalent request header (REST API Developer Guide, Headers), so users created here get no
+    e-mail (inferred from the documentation, not verified against a real org). C(DELETE /sobjects/User/{id}/password) invalidates the password, returns a temporary one and e-mails a
+    reset link (REST API Developer Guide, Reset User Password); C(POST) with C(NewPassword) sets it and answers 204
+    (Manage User Passwords)."
 seealso:
   - module: sfops.salesforce.sf_permission_set_assignment
   - module: sfops.salesforce.sf_login

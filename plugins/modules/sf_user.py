@@ -132,8 +132,9 @@ notes:
   - Permission sets are assigned with M(sfops.salesforce.sf_permission_set_assignment).
   - "E-mails - the new-user e-mail is controlled by the SOAP C(EmailHeader.triggerUserEmail) (default off); the REST
     API documents no equivalent request header (REST API Developer Guide, Headers), so users created here get no
-    e-mail (inferred from the documentation, not verified against a real org). C(DELETE /sobjects/User/{id}/password) invalidates the password, returns a temporary one and e-mails a
-    reset link (REST API Developer Guide, Reset User Password); C(POST) with C(NewPassword) sets it and answers 204
+    e-mail (inferred from the documentation, not verified against a real org).
+    C(DELETE /sobjects/User/{id}/password) invalidates the password, returns a temporary one and e-mails a reset link
+    (REST API Developer Guide, Reset User Password); C(POST) with C(NewPassword) sets it and answers 204
     (Manage User Passwords)."
 seealso:
   - module: sfops.salesforce.sf_permission_set_assignment

@@ -118,27 +118,29 @@ def targets(doc):
 
 def _main_table(doc):
     out = ["| implementation | preset | orgs | run | API req/org (min–max) | token req/org | wall s | CPU s (user+sys) "
-           "| emulator CPU s | max RSS MB | peak total PSS MB | changed/failed orgs | rc |",
-           "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| emulator CPU s | max RSS MB | peak total PSS MB | changed/failed orgs | rc | other processes' CPU s | load |",
+           "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in sorted(doc["runs"], key=lambda r: (r["impl"] != "role", r["preset"] != "planhat", r["orgs"],
                                                  ("fresh", "converged", "drift").index(r["phase"]))):
         api = _fmt(r["api_per_org_mean"])
         if r["api_per_org_min"] != r["api_per_org_max"]:
             api += " (%d–%d)" % (r["api_per_org_min"], r["api_per_org_max"])
-        out.append("| %s | %s | %d | %s | %s | %s | %.1f | %.1f | %s | %.0f | %.0f | %d/%d | %d |" % (
+        out.append("| %s | %s | %d | %s | %s | %s | %.1f | %.1f | %s | %.0f | %.0f | %d/%d | %d | %s | %s |" % (
             "role" if r["impl"] == "role" else "uri baseline", r["preset"], r["orgs"], PHASE_LABEL[r["phase"]], api,
             _fmt(r["token_per_org_mean"]), r["wall_s"], r["cpu_s"], _fmt(r["emulator_cpu_s"]), r["max_rss_mb"],
-            r["peak_tree_pss_mb"], r["changed_hosts"], r["failed_hosts"], r["rc"]))
+            r["peak_tree_pss_mb"], r["changed_hosts"], r["failed_hosts"], r["rc"], _fmt(r.get("other_cpu_s"), 0),
+            _fmt(r.get("loadavg_before"))))
     return out
 
 
 def _task_table(run, with_requests=True):
-    out = ["| task | task wall s | per-org mean s | per-org max s | API req/org | token req/org | resources (per org) |",
-           "|---|---:|---:|---:|---:|---:|---|"]
+    out = ["| task | task wall s | CPU s (all orgs) | per-org mean s | per-org max s | API req/org | token req/org "
+           "| resources (per org) |",
+           "|---|---:|---:|---:|---:|---:|---:|---|"]
     for t in run["tasks"]:
         res = ", ".join("%s %g" % (k, round(v, 2)) for k, v in (t.get("by_resource") or {}).items())
-        out.append("| %s | %.2f | %s | %s | %s | %s | %s |" % (
-            t["name"].replace("|", "/"), t["wall_s"], _fmt(t["host_mean_s"], 2), _fmt(t["host_max_s"], 2),
+        out.append("| %s | %.2f | %s | %s | %s | %s | %s | %s |" % (
+            t["name"].replace("|", "/"), t["wall_s"], _fmt(t.get("cpu_s"), 2), _fmt(t["host_mean_s"], 2), _fmt(t["host_max_s"], 2),
             _fmt(t.get("api_per_org"), 2) if with_requests else "", _fmt(t.get("token_per_org"), 2), res))
     return out
 
@@ -171,7 +173,7 @@ def plot(doc, out_dir):
                  % (doc["latency_ms"], doc["forks"], doc["machine"].get("nproc")), fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.92, bottom=0.1)
     path = pathlib.Path(out_dir) / "wall_time.png"
     fig.savefig(path)
     plt.close(fig)
@@ -230,9 +232,17 @@ def write(doc, out_dir):
          "| sfemu | %s |" % mach.get("sfemu"),
          "| emulated latency | %d ms per API and token request (`sfemu serve --latency-ms`) |" % doc["latency_ms"],
          "| forks | %d |" % doc["forks"],
+         "| extra ansible environment | %s |" % (", ".join("`%s`" % kv for kv in doc["args"].get("ansible_env") or [])
+                                                or "none (ansible.cfg as committed)"),
          "| total benchmark time | %.0f s (emulator start with %s orgs: %.1f s) |" % (
              doc.get("total_s", 0), max([r["orgs"] for r in doc["runs"]] or [0]), doc.get("emulator_start_s", 0)),
          ""]
+    if doc.get("invocations"):
+        L += ["Measured by %d invocations of bench/run.py that ran at the same time on the same machine (each with "
+              "its own emulator), merged with `--report-only`:" % len(doc["invocations"]), ""]
+        L += ["- `bench/run.py %s` (%s, %.0f s)" % (" ".join(i["argv"] or []), i["date"], i["total_s"] or 0)
+              for i in doc["invocations"]]
+        L.append("")
     L += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     for label, measured, ok in targets(doc):
         L.append("| %s | %s | %s |" % (label, measured, _ok(ok)))
@@ -308,6 +318,17 @@ def write(doc, out_dir):
                                                                                      r["wall_s"]), ""]
         L += _task_table(r)
 
+    fl = doc.get("floor")
+    if fl:
+        L += ["", "### The floor under every task", "",
+              "`bench/micro/task_floor.yml` on %d orgs (same forks): what one task costs per org before it does any "
+              "work. CPU is the whole run's (workers, module processes, the controller's own share)." % fl["orgs"], "",
+              "| kind of task | CPU s per task per org | per-org mean s |", "|---|---:|---:|"]
+        names = {"set_fact": "controller-only (`set_fact`)", "ping": "module process (`ping`)",
+                 "python import requests": "module process + Python importing requests (`command`)"}
+        for kind, v in fl["kinds"].items():
+            L.append("| %s | %.3f | %s |" % (names.get(kind, kind), v["cpu_per_task_per_org_s"],
+                                             _fmt(v["host_mean_s"], 2)))
     L += ["", "## API requests by resource (sum over orgs, per run)", "", "| run | orgs | by resource | by method |",
           "|---|---:|---|---|"]
     for r in doc["runs"]:

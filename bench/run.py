@@ -52,12 +52,25 @@ def parse_args(argv=None):
     p.add_argument("--extra-objects", type=int, default=24,
                    help="custom objects added to the emulator's catalogue for the large preset (bench/sfemu_catalog.py;"
                         " default 24: with its 6 seeded objects, 30; 0: the seeded catalogue only)")
+    p.add_argument("--large-orgs", default=None,
+                   help="org counts for the role with the large preset (default: the same as --orgs)")
+    p.add_argument("--skip-converged-above", type=int, default=None,
+                   help="above this many orgs, run fresh setup and drift check only (saves one run per cell)")
+    p.add_argument("--report-only", nargs="+", metavar="RESULTS_JSON",
+                   help="no runs: write results.md and the plot from these results.json files (merged)")
     p.add_argument("--large-objects", type=int, default=30)
     p.add_argument("--large-fields", type=int, default=300)
     p.add_argument("--budget-min", type=float, default=14.0,
                    help="skip the remaining cells once this much time has gone (default 14: `make bench` < 15 min)")
     p.add_argument("--quick", action="store_true", help="small and fast: 1 and 3 orgs, output in bench/out/")
     p.add_argument("--output-dir", default=None, help="where results.md/.json and the plot go (default bench/)")
+    p.add_argument("--ansible-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for every ansible-playbook run (e.g. ANSIBLE_PIPELINING=True); repeatable")
+    p.add_argument("--label", default="", help="a name for this run's settings, shown in results.md")
+    p.add_argument("--work-dir", default=None,
+                   help="emulator data, inventories, logs and per-task profiles (default bench/out; give separate "
+                        "ones to invocations that run at the same time)")
+    p.add_argument("--no-floor", action="store_true", help="skip the per-task floor measurement (bench/micro)")
     p.add_argument("--no-task-requests", action="store_true",
                    help="do not snapshot the emulator's counters per task (per-task request counts)")
     args = p.parse_args(argv)
@@ -66,6 +79,7 @@ def parse_args(argv=None):
     args.baseline_orgs = ints(args.baseline_orgs if args.baseline_orgs is not None else ("1,3" if args.quick else "1,10"))
     args.baseline_large_orgs = ints(args.baseline_large_orgs if args.baseline_large_orgs is not None
                                     else ("" if args.quick else "1"))
+    args.large_orgs = ints(args.large_orgs) if args.large_orgs is not None else list(args.orgs)
     args.presets = [x for x in args.presets.split(",") if x]
     args.impls = [x for x in args.impls.split(",") if x]
     args.output_dir = pathlib.Path(args.output_dir or (BENCH / "out" if args.quick else BENCH))
@@ -93,7 +107,7 @@ def plan_cells(args):
             continue
         for preset in args.presets:
             if impl == "role":
-                counts = args.orgs
+                counts = args.orgs if preset == "planhat" else args.large_orgs
             else:
                 counts = args.baseline_orgs if preset == "planhat" else args.baseline_large_orgs
             cells += [(impl, preset, n) for n in sorted(set(counts))]
@@ -128,6 +142,8 @@ def summarise_profile(profile, aliases):
             "name": t["name"], "action": t["action"], "play": t.get("play"),
             "wall_s": (t.get("end", t["start"]) - t["start"]),
             "hosts": len(t["hosts"]),
+            "cpu_s": (t.get("cpu_controller_s") or 0) + (t.get("cpu_workers_s") or 0),
+            "cpu_controller_s": t.get("cpu_controller_s"),
             "host_mean_s": sum(durations) / len(durations) if durations else None,
             "host_max_s": max(durations) if durations else None,
             "statuses": statuses,
@@ -169,7 +185,8 @@ def run_phase(emu, args, cell, phase, inventory, vars_files, out_dir):
     if profile_path.exists():
         profile_path.unlink()
     env = harness.ansible_env(profile_path, None if args.no_task_requests else emu.url + "/__sfemu/stats",
-                              emu.data_dir / "ca.pem", forks=args.forks)
+                              emu.data_dir / "ca.pem", forks=args.forks,
+                              extra=dict(kv.split("=", 1) for kv in args.ansible_env))
     cmd = harness.playbook_cmd(REPO / playbook, inventory, args.forks, check=check, extra_vars_files=vars_files,
                                extra_vars=extra)
     m = harness.measured_run(cmd, env, out_dir / "logs" / (tag + ".log"), emulator_pid=emu.proc.pid)
@@ -208,10 +225,57 @@ def run_phase(emu, args, cell, phase, inventory, vars_files, out_dir):
     return result
 
 
+def measure_floor(emu, args, inventory, n, out_dir):
+    """CPU per task per org of a controller-only task, a module task and a module task that starts Python and
+    imports requests (bench/micro/task_floor.yml), on the same machine and inventory as the runs."""
+    profile_path = out_dir / "profiles" / ("floor-%d.json" % n)
+    env = harness.ansible_env(profile_path, None, None, forks=args.forks,
+                              extra=dict(kv.split("=", 1) for kv in args.ansible_env))
+    cmd = harness.playbook_cmd(BENCH / "micro" / "task_floor.yml", inventory, args.forks)
+    m = harness.measured_run(cmd, env, out_dir / "logs" / ("floor-%d.log" % n), emulator_pid=emu.proc.pid)
+    profile = json.loads(profile_path.read_text())
+    kinds = {}
+    for t in profile["tasks"]:
+        for kind in ("set_fact", "ping", "python import requests"):
+            if t["name"].startswith("floor " + kind):
+                k = kinds.setdefault(kind, {"tasks": 0, "cpu_s": 0.0, "host_s": []})
+                k["tasks"] += 1
+                k["cpu_s"] += (t.get("cpu_controller_s") or 0) + (t.get("cpu_workers_s") or 0)
+                k["host_s"] += [h["end"] - h["start"] for h in t["hosts"].values() if "end" in h and "start" in h]
+    out = {"orgs": n, "rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"], "other_cpu_s": m["other_cpu_s"],
+           "kinds": {}}
+    for kind, k in kinds.items():
+        out["kinds"][kind] = {"cpu_per_task_per_org_s": k["cpu_s"] / (k["tasks"] * n),
+                              "host_mean_s": sum(k["host_s"]) / len(k["host_s"]) if k["host_s"] else None}
+    print("bench: per-task floor (%d orgs): %s" % (n, ", ".join(
+        "%s %.2f CPU-s/task/org" % (kind, v["cpu_per_task_per_org_s"]) for kind, v in out["kinds"].items())),
+        flush=True)
+    return out
+
+
+def merge(paths):
+    """One document from several results.json files (runs made by separate invocations)."""
+    docs = [json.loads(pathlib.Path(p).read_text()) for p in paths]
+    doc = dict(docs[0])
+    doc["runs"] = [r for d in docs for r in d["runs"]]
+    doc["skipped"] = [s for d in docs for s in d.get("skipped", [])]
+    doc["presets"] = {k: v for d in docs for k, v in d.get("presets", {}).items()}
+    doc["floor"] = next((d["floor"] for d in docs if d.get("floor")), None)
+    doc["invocations"] = [{"date": d["date"], "argv": d["args"].get("argv"), "total_s": d.get("total_s")}
+                          for d in docs]
+    doc["total_s"] = sum(d.get("total_s", 0) for d in docs)
+    return doc
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.report_only:
+        doc = merge(args.report_only)
+        (args.output_dir / "results.json").write_text(json.dumps(doc, indent=1) + "\n")
+        print(report.write(doc, args.output_dir))
+        return 0
     t_start = time.monotonic()
-    out_dir = BENCH / "out"
+    out_dir = pathlib.Path(args.work_dir or BENCH / "out").resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     data_dir = out_dir / "sfemu"
@@ -266,9 +330,14 @@ def main(argv=None):
                 continue
             print("bench: %s, preset %s, %d org(s)  [%.0f s elapsed]" % (impl, preset, n, elapsed), flush=True)
             for phase in PHASES:
+                if phase == "converged" and args.skip_converged_above is not None and n > args.skip_converged_above:
+                    continue
                 doc["runs"].append(run_phase(emu, args, cell, phase, inventories[n], vars_files[(impl, preset)],
                                              out_dir))
             (out_dir / "results-partial.json").write_text(json.dumps(doc, indent=1))
+        if not args.no_floor:
+            n = max([c for c in org_counts if c <= 10] or [org_counts[0]])
+            doc["floor"] = measure_floor(emu, args, inventories[n], n, out_dir)
     finally:
         emu.stop()
     doc["total_s"] = time.monotonic() - t_start

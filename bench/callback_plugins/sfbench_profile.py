@@ -5,6 +5,9 @@ Enabled by bench/run.py through ANSIBLE_CALLBACK_PLUGINS + ANSIBLE_CALLBACKS_ENA
 
 - Timings: for every task, the controller time when the task started, when each host started and finished it, and
   the host's status (ok/changed/failed/skipped/unreachable).
+- CPU: getrusage() of the ansible-playbook process itself (strategy, templating, callbacks) and of its reaped
+  children (the forked workers and the module processes they ran) at every task start. A worker is reaped when its
+  slot is reused, so a little of one task's CPU can land on the next; the sum over the run is exact.
 - Request counts (SFBENCH_STATS_URL set): one GET of the emulator's control API `/__sfemu/stats` when a task starts
   and when the playbook ends. The linear strategy finishes a task on every host before the next starts, so the
   difference between two snapshots is what that task cost each org. The time these snapshots take is recorded too
@@ -25,6 +28,7 @@ DOCUMENTATION = """
 
 import json
 import os
+import resource
 import ssl
 import time
 import urllib.request
@@ -67,6 +71,12 @@ class CallbackModule(CallbackBase):
         finally:
             self._snapshot_seconds += time.time() - start
 
+    @staticmethod
+    def _cpu():
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
     def _close_previous(self):
         if not self._tasks:
             return
@@ -74,6 +84,9 @@ class CallbackModule(CallbackBase):
         if "end" in prev:
             return
         prev["end"] = time.time() - self._t0
+        me, kids = self._cpu()
+        prev["cpu_controller_s"] = me - prev.pop("_cpu_me")
+        prev["cpu_workers_s"] = kids - prev.pop("_cpu_kids")
         snap = self._snapshot()
         prev["stats_after"] = snap
 
@@ -93,6 +106,7 @@ class CallbackModule(CallbackBase):
             "start": time.time() - self._t0,
             "hosts": {},
         }
+        entry["_cpu_me"], entry["_cpu_kids"] = self._cpu()
         if not self._tasks and self._stats_url:
             entry["stats_before"] = self._snapshot()
         elif self._tasks:

@@ -10,7 +10,7 @@ import time
 
 import jwt
 
-from conftest import API, VENV_BIN, start_subprocess, stop_subprocess
+from conftest import VENV_BIN, start_subprocess, stop_subprocess
 
 CONN_KEYS = {"alias", "org_id", "instance_url", "login_url", "username", "password", "client_id", "client_secret",
              "private_key_file", "ca_file"}

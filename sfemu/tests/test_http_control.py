@@ -101,6 +101,20 @@ def test_fault_slow_and_probability(clean):
     assert clean.rest("GET", "limits/", token=tok).status_code == 200
 
 
+def test_per_org_faults_reach_token_requests(clean):
+    c1, c2 = clean.conn("org1"), clean.conn("org2")
+    clean.control("POST", "faults", json={"org": "org2", "fault": "server_unavailable"})
+    assert clean.password_login("org1")["access_token"]
+    r = clean.token_request(grant_type="password", client_id=c2["client_id"], client_secret=c2["client_secret"],
+                            username=c2["username"], password=c2["password"])
+    assert r.status_code == 503
+    from test_oauth import jwt_login
+
+    assert jwt_login(clean, "org2").status_code == 503
+    assert jwt_login(clean, "org1").status_code == 200
+    assert c1 != c2
+
+
 def test_fault_validation(clean):
     for bad in ({"fault": "meteor"}, {"fault": "slow", "probability": 3}, {"fault": "slow", "count": -1}, []):
         r = clean.request("POST", "/__sfemu/faults", json=bad)

@@ -6,7 +6,6 @@ Each expectation names the Salesforce behaviour it checks (ref = shared/referenc
 import re
 
 import pytest
-import requests
 
 from conftest import API
 

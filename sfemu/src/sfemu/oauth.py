@@ -194,6 +194,22 @@ class OAuth:
         app = org.find_connected_app(client_id)
         return (org, app) if app else (None, None)
 
+    def org_of_token_request(self, raw):
+        """The org a token/revoke request is about (client_id, JWT iss, or the token being revoked), or None."""
+        try:
+            p = {k: v[0] for k, v in urllib.parse.parse_qs((raw or b"").decode("utf-8", "replace")).items()}
+        except ValueError:
+            return None
+        cid = p.get("client_id")
+        if not cid and p.get("assertion"):
+            try:
+                cid = pyjwt.decode(p["assertion"], options={"verify_signature": False}).get("iss")
+            except pyjwt.PyJWTError:
+                cid = None
+        if cid:
+            return self.app_for_client(cid)[0]
+        return self.app.org_for_token(p.get("token"))
+
     # ------------------------------------------------------------------------------------------------------
     # sessions
 

@@ -1417,7 +1417,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         infra = path.startswith(("/services/", "/id/"))
         if infra:
             app.simulate_latency()
-            self._infra_faults(app, path)
+            self._infra_faults(app, path, body)
         if path.startswith("/services/data/") or path == "/services/data":
             resp = app.handle_rest(method, path[len("/services/data/"):], query, self.headers, body)
             org = app.org_for_token(_bearer(self.headers))
@@ -1432,14 +1432,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return metadata.handle(app, method, path, self.headers, body)
         raise _not_found()
 
-    def _infra_faults(self, app, path):
+    def _infra_faults(self, app, path, body):
+        """Faults that hit any API or token request: the org comes from the access token (REST, identity), the SOAP
+        SessionHeader, or the token request's client_id / JWT issuer, so per-org faults reach logins too."""
         alias = "*"
         token = _bearer(self.headers)
         org = app.org_for_token(token) if token else None
+        if org is None and path.startswith("/services/oauth2/"):
+            org = app.oauth.org_of_token_request(body)
+        elif org is None and path.startswith("/services/Soap/") and body:
+            m = re.search(rb"<(?:\w+:)?sessionId>([^<]+)</", body[:8192])
+            org = app.org_for_token(m.group(1).decode("ascii", "replace").strip()) if m else None
         if org is not None:
             alias = org.alias
-        f = app.faults.take(alias, ("slow", "server_unavailable", "connection_reset")) if alias != "*" else \
-            app.faults.take("*", ("slow", "server_unavailable", "connection_reset"))
+        f = app.faults.take(alias, ("slow", "server_unavailable", "connection_reset"))
         if f is None:
             return
         if f["fault"] == "slow":

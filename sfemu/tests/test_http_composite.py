@@ -163,13 +163,25 @@ def test_collections_limits_and_per_record_checks(clean):
     assert res[1]["success"] is False
 
 
-def test_collections_count_one_request_and_persist_once(clean):
+def test_collections_count_one_request_and_persist_once(clean, monkeypatch):
     clean.token()
     clean.control("DELETE", "stats")
+    org = clean.server.app.emulator.orgs["org1"]
+    saves = []
+    real_save = org.save
+    monkeypatch.setattr(org, "save", lambda: (saves.append(1), real_save())[1])
     recs = [{"attributes": {"type": "Account"}, "Name": "Bulk %d" % i} for i in range(200)]
     r = clean.rest("POST", "composite/sobjects", json={"records": recs})
     assert all(x["success"] for x in r.json())
     assert clean.stats()["api_requests"] == 1
+    assert len(saves) == 1  # 200 records, one write of the org file
+    saves.clear()
+    _composite(clean, [{"method": "POST", "url": V + "/sobjects/Account", "referenceId": "a%d" % i,
+                        "body": {"Name": "Comp %d" % i}} for i in range(10)])
+    assert len(saves) == 1
+    saves.clear()
+    clean.rest("GET", "query/", params={"q": "SELECT Id FROM Account"})
+    assert saves == []  # reads never write
 
 
 def test_collections_inside_composite(clean):

@@ -49,6 +49,9 @@ RETRY_ERROR_CODES = ('UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE')
 NOT_APPLIED_ERROR_CODES = ('UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE')
 RELOGIN_ERROR_CODES = ('INVALID_SESSION_ID',)
 STOP_ERROR_CODES = ('REQUEST_LIMIT_EXCEEDED',)
+# A create sent again after a lost answer may meet the row the first attempt made after all (the first request was
+# still being processed when the lookup ran): Salesforce's unique keys refuse it with one of these.
+DUPLICATE_ERROR_CODES = ('DUPLICATE_VALUE', 'DUPLICATE_DEVELOPER_NAME', 'DUPLICATE_MASTER_LABEL', 'DUPLICATE_USERNAME')
 
 # Decisions of RetryPolicy.decide()
 RETRY = 'retry'      # transient and surely not applied (or harmless to repeat): send again after a delay
@@ -240,15 +243,24 @@ class RetryPolicy(object):
             not sent again) or None when it is not there (the request is sent again).
         :param relogin: called on INVALID_SESSION_ID; returns True when a new session was obtained.  At most once.
         :param what: words for messages, e.g. ``POST composite/sobjects``.
+
+        A create sent again after ``verify()`` found nothing, and then refused as a duplicate, is looked up once more:
+        the first attempt was applied late, and its row is the result.
         """
         delays = self.delays()
         relogged = False
+        resent = False
         attempts = 0
         while True:
             attempts += 1
             try:
                 return send()
             except Exception as exc:  # pylint: disable=broad-except  (classified below; unknown ones are re-raised)
+                if resent and verify is not None and is_duplicate(exc):
+                    found = verify()
+                    if found is not None:
+                        self.log.append(('duplicate', what, str(exc)))
+                        return found
                 decision = self.decide(exc, idempotent)
                 if decision == RELOGIN:
                     if relogged or relogin is None or not relogin():
@@ -273,6 +285,13 @@ class RetryPolicy(object):
                     found = verify()
                     if found is not None:
                         return found
+                    resent = True
+
+
+def is_duplicate(exc):
+    """Whether ``exc`` is Salesforce refusing a row because its unique key exists (also as a per-row failure)."""
+    codes = [getattr(exc, 'error_code', None)] + [r.get('error_code') for r in getattr(exc, 'records', None) or []]
+    return any(code in DUPLICATE_ERROR_CODES for code in codes)
 
 
 def _annotate(exc, note):

@@ -344,6 +344,7 @@ def test_role_under_fault(kind, fleet, matrix):
     for marker in TRACEBACK_MARKERS:
         assert marker not in run.stdout and marker not in run.stderr, marker
     failures = fleet.failures(run, alias)
+    print("%s (%s, fired %d): %s" % (kind, alias, matrix["fired"][kind], failures[-1]["msg"][:400] if failures else "converged"))
     if failures:
         check_failure_is_explained(run, alias, failures[-1], CAUSES[kind])
     else:

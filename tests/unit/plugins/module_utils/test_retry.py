@@ -322,6 +322,35 @@ def test_call(case):
     assert clock.slept == [0.5, 1.0, 2.0][:want_sleeps]
 
 
+def edup():
+    return SalesforceError(400, 'DUPLICATE_VALUE', 'create failed for 1 row(s): duplicate value found',
+                           records=[{'index': 0, 'id': None, 'error_code': 'DUPLICATE_VALUE', 'message': 'duplicate'}])
+
+
+@pytest.mark.parametrize('outcomes,lookups,expected', [
+    # lost answer, lookup finds nothing, resent, refused as duplicate: the late row is the result
+    ([e504(), edup()], [None, 'FOUND'], ('FOUND', 2, 2)),
+    # the second lookup finds nothing either: the duplicate error is not hidden
+    ([e504(), edup()], [None, None], ('DUPLICATE_VALUE', 2, 2)),
+    # a duplicate without any lost answer before it is a plain error (no lookup)
+    ([edup()], [], ('DUPLICATE_VALUE', 1, 0)),
+])
+def test_duplicate_after_a_resend_is_looked_up(outcomes, lookups, expected):
+    pol, dummy = policy()
+    send = Script(outcomes)
+    calls = []
+
+    def verify():
+        calls.append(1)
+        return lookups.pop(0)
+
+    try:
+        result = pol.call(send, idempotent=False, verify=verify)
+    except SalesforceError as exc:
+        result = exc.error_code
+    assert (result, send.sends, len(calls)) == expected
+
+
 def test_messages_say_what_happened():
     pol, dummy = policy(retries=2)
     with pytest.raises(SalesforceError) as info:

@@ -7,7 +7,7 @@ import re
 import yaml
 
 from conftest import run_ansible_playbook
-from test_role_support import (REPO, deactivate, junit_failures, permission_set, read_drift_reports, role_vars,
+from test_role_support import (username_of, REPO, deactivate, junit_failures, permission_set, read_drift_reports, role_vars,
                                unique)
 
 SETUP = "playbooks/setup_integration.yml"
@@ -35,7 +35,7 @@ def test_drift_check_over_three_orgs(emulator, run_playbook, tmp_path):
         res = run_playbook(SETUP, aliases=aliases, extra_vars=rv)
         assert res.rc == 0, res
         ps = permission_set(emulator, "org3", rv["integration_user_permission_set_name"])
-        emulator.raw("org3", "PATCH", "sobjects/PermissionSet/" + ps["id"], json={"PermissionsViewAllData": True})
+        emulator.raw("org3", "PATCH", "sobjects/PermissionSet/" + ps["id"], json={"PermissionsExportReport": True})
 
         # A third host whose login fails: org1's connection with org2's private key (a wrong certificate).
         inv = {"all": {"children": {"salesforce_orgs": {"hosts": {
@@ -58,8 +58,8 @@ def test_drift_check_over_three_orgs(emulator, run_playbook, tmp_path):
         assert summary["converged_orgs"] == ["org1"]
         assert data["orgs"]["org3"]["changed_steps"] == ["permission_set"]
         assert data["orgs"]["org3"]["diffs"]["permission_set"] == {
-            "before": {"system_permissions": {"ViewAllData": True}},
-            "after": {"system_permissions": {"ViewAllData": False}}}
+            "before": {"system_permissions": {"ExportReport": True}},
+            "after": {"system_permissions": {"ExportReport": False}}}
         assert "Login to org_bad failed" in data["orgs"]["org_bad"]["error"]
         assert junit_failures(junit) == {("org3", "permission_set")}
         errors = [c.get("classname") for c in junit.iter("testcase") if c.find("error") is not None]
@@ -87,7 +87,7 @@ def test_drift_check_over_three_orgs(emulator, run_playbook, tmp_path):
         assert any("Drift from the integration-user baseline in ['org3']" in (r.get("msg") or "") for r in failed)
     finally:
         for alias in aliases:
-            deactivate(emulator, alias, rv["integration_user_username"])
+            deactivate(emulator, alias, username_of(rv, alias))
 
 
 def test_check_diff_on_setup_shows_only_the_drifted_org(emulator, run_playbook):
@@ -109,4 +109,4 @@ def test_check_diff_on_setup_shows_only_the_drifted_org(emulator, run_playbook):
         assert json.dumps(changed[0]["diff"]["after"]) == json.dumps({"system_permissions": {"ExportReport": False}})
     finally:
         for alias in aliases:
-            deactivate(emulator, alias, rv["integration_user_username"])
+            deactivate(emulator, alias, username_of(rv, alias))

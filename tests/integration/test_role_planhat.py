@@ -6,7 +6,7 @@ and must not be split across pytest-xdist workers.
 
 import pytest
 
-from test_role_support import (STEPS, app, assignments, changed_count, changed_tasks, counts, create_permission_set,
+from test_role_support import (username_of, STEPS, app, assignments, changed_count, changed_tasks, counts, create_permission_set,
                                deactivate, expected_objects, field_permissions, object_permissions, permission_set,
                                preset, read_drift_reports, report_of, role_vars, unique, user, junit_failures)
 
@@ -36,7 +36,7 @@ def expected_flags(entry):
 def assert_baseline(emulator, alias, rv, data, write_back=False):
     """The org holds exactly the planhat baseline for this test's user and permission set."""
     ps_name = rv["integration_user_permission_set_name"]
-    username = rv["integration_user_username"]
+    username = username_of(rv, alias)
 
     found_user = user(emulator, alias, username)
     assert found_user is not None and found_user["is_active"]
@@ -64,7 +64,7 @@ def assert_baseline(emulator, alias, rv, data, write_back=False):
 def test_planhat_setup_rerun_drift_and_repair(emulator, run_playbook, alias):
     tag = unique()
     rv = role_vars(tag)
-    ps_name, username = rv["integration_user_permission_set_name"], rv["integration_user_username"]
+    ps_name, username = rv["integration_user_permission_set_name"], username_of(rv, alias)
     data = preset("planhat")
     try:
         # 1. Check mode first: reports the changes, writes nothing.
@@ -183,7 +183,7 @@ def test_planhat_write_back_adds_create_edit_and_edit_tasks(emulator, run_playbo
         assert res.rc == 0, res
         assert_baseline(emulator, alias, rv_off, preset("planhat"))
     finally:
-        deactivate(emulator, alias, rv["integration_user_username"])
+        deactivate(emulator, alias, username_of(rv, alias))
 
 
 def test_planhat_app_not_installed_then_installed(emulator, run_playbook):
@@ -221,4 +221,4 @@ def test_planhat_app_not_installed_then_installed(emulator, run_playbook):
         res = run_playbook(SETUP, aliases=[alias], extra_vars=rv)
         assert res.rc == 0 and changed_count(res, alias) == 0, changed_tasks(res, alias)
     finally:
-        deactivate(emulator, alias, rv["integration_user_username"])
+        deactivate(emulator, alias, username_of(rv, alias))

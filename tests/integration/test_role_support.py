@@ -43,12 +43,18 @@ def role_vars(tag, preset_name="planhat", **extra):
     """Per-test names, so suites sharing one emulator never see each other's user or permission set."""
     values = {
         "integration_user_preset": preset_name,
-        "integration_user_username": "%s.integration@%s.test.sfemu.example" % (preset_name.replace("_", "."), tag),
+        # Usernames are global across orgs: one per org, from the host name (extra vars are templated per host).
+        "integration_user_username": "%s.integration.{{ inventory_hostname }}@%s.test.sfemu.example"
+                                     % (preset_name.replace("_", "."), tag),
         "integration_user_email": "integrations+%s@example.com" % tag,
         "integration_user_permission_set_name": "%s_%s" % (preset(preset_name)["permission_set"]["name"] or "Integration", tag),
     }
     values.update(extra)
     return values
+
+
+def username_of(rv, alias):
+    return rv["integration_user_username"].replace("{{ inventory_hostname }}", alias)
 
 
 # --- raw reads of the org -----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import sys
 import ansible_runner
 import yaml
 
-from test_role_support import REPO, deactivate, role_vars, unique
+from test_role_support import username_of, REPO, deactivate, role_vars, unique
 
 VENV_BIN = pathlib.Path(sys.executable).parent
 TOKEN = re.compile(r"00D\w{12,15}![\w.]{20,}")
@@ -64,10 +64,13 @@ def credential_env(emulator, alias, pdd_key=None, auth="jwt_bearer"):
 def run_job(pdd, ident):
     # Strip the tester's own SF_* and CA bundle overrides: the job gets exactly what env/envvars says.
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("SF_")}
+    path = os.environ.get("PATH", "")
+    # ansible-runner runs `ansible-playbook` from PATH, as in an execution environment.
+    os.environ["PATH"] = "%s:%s" % (VENV_BIN, path)
     try:
-        return ansible_runner.run(private_data_dir=str(pdd), playbook="drift_check.yml", ident=ident,
-                                  binary=str(VENV_BIN / "ansible-playbook"), quiet=True)
+        return ansible_runner.run(private_data_dir=str(pdd), playbook="drift_check.yml", ident=ident, quiet=True)
     finally:
+        os.environ["PATH"] = path
         os.environ.update(saved)
 
 
@@ -124,7 +127,7 @@ def test_drift_check_through_ansible_runner_like_awx(emulator, tmp_path):
     assert command["env"]["SF_PRIVATE_KEY_FILE"] == str(key_path)        # a path, not the key
     assert stat.S_IMODE(files["command"].stat().st_mode) == 0o600
     # Check mode: nothing was created by the drift check.
-    assert not emulator.raw_query(alias, "SELECT Id FROM User WHERE Username = '%s'" % rv["integration_user_username"])
+    assert not emulator.raw_query(alias, "SELECT Id FROM User WHERE Username = '%s'" % username_of(rv, alias))
 
 
 def test_secret_in_the_environment_stays_out_of_everything_but_runner_command(emulator, tmp_path):
@@ -152,4 +155,4 @@ def test_secret_in_the_environment_stays_out_of_everything_but_runner_command(em
             assert not TOKEN.search(text), name
     report = (tmp_path / "report" / "drift-report.json").read_text()
     assert secret not in report and not TOKEN.search(report)
-    deactivate(emulator, alias, rv["integration_user_username"])
+    deactivate(emulator, alias, username_of(rv, alias))

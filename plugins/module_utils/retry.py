@@ -95,8 +95,7 @@ def _chain(exc, depth=0):
             tuple(a for a in getattr(exc, 'args', ()) if isinstance(a, BaseException)):
         if isinstance(nxt, BaseException) and all(nxt is not s for s in seen):
             seen.append(nxt)
-            for inner in _chain(nxt, depth + 1):
-                yield inner
+            yield from _chain(nxt, depth + 1)
 
 
 def _names(exc):
@@ -255,7 +254,8 @@ class RetryPolicy(object):
             attempts += 1
             try:
                 return send()
-            except Exception as exc:  # pylint: disable=broad-except  (classified below; unknown ones are re-raised)
+            except Exception as exc:  # pylint: disable=broad-except
+                # Classified below; what the policy does not know is re-raised unchanged.
                 if resent and verify is not None and is_duplicate(exc):
                     found = verify()
                     if found is not None:

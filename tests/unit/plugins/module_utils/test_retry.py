@@ -238,7 +238,7 @@ class Script(object):
         self.sends += 1
         outcome = self.outcomes.pop(0) if self.outcomes else 'OK'
         if isinstance(outcome, BaseException):
-            raise outcome
+            raise outcome  # pylint: disable=raising-bad-type
         return outcome
 
 

@@ -30,6 +30,10 @@ API_VERSION = "67.0"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = resource.getpagesize() // 1024
 
+# The tree whose collection, playbooks and emulator are measured: this checkout, or a snapshot of a commit
+# (use_snapshot), so that colleagues editing the checkout during a long run cannot change what is measured.
+SRC = REPO
+
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from conftest import Emulator  # noqa: E402  (the integration suites' emulator fixture class, reused as is)
 
@@ -48,6 +52,26 @@ def start_emulator(data_dir, orgs, latency_ms, extra_objects=0, extra_args=()):
     emu._session.trust_env = False
     emu.start(timeout=600)
     return emu
+
+
+def use_snapshot(ref, dest):
+    """Export commit `ref` of this repository (git archive: committed files only) to dest and measure that tree:
+    its ansible.cfg, collection (dest/.venv/ansible_collections/sfops/salesforce -> dest), playbooks and sfemu."""
+    global SRC
+    dest = pathlib.Path(dest)
+    if dest.exists():
+        subprocess.run(["rm", "-rf", str(dest)], check=True)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", ref], cwd=REPO, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    link = dest / ".venv" / "ansible_collections" / "sfops"
+    link.mkdir(parents=True)
+    (link / "salesforce").symlink_to("../../..")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(dest / "sfemu" / "src"),
+                                                             os.environ.get("PYTHONPATH")]))
+    SRC = dest
+    commit = subprocess.run(["git", "rev-parse", "--short", ref], cwd=REPO, capture_output=True, text=True)
+    return commit.stdout.strip()
 
 
 def process_cpu_seconds(pid):
@@ -140,7 +164,7 @@ class TreeMemorySampler(threading.Thread):
 def ansible_env(profile_out, stats_url=None, ca=None, forks=None, extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "ANSIBLE_"))}
     env.update({
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_CONFIG": str(SRC / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_LOCALHOST_WARNING": "0",
@@ -184,7 +208,7 @@ def measured_run(cmd, env, log_path, emulator_pid=None, timeout=1800):
         log.write("$ %s\n" % " ".join(cmd))
         log.flush()
         t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=str(SRC), env=env, stdout=log, stderr=subprocess.STDOUT)
         sampler = TreeMemorySampler(proc.pid)
         sampler.start()
         timer = threading.Timer(timeout, proc.kill)

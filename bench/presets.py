@@ -9,14 +9,14 @@ import pathlib
 
 import yaml
 
-from harness import API_VERSION, REPO
-
-PRESETS_DIR = REPO / "roles" / "integration_user" / "vars" / "presets"
+import harness
+from harness import API_VERSION
 FLAGS = ("read", "create", "edit", "delete", "view_all", "modify_all")
 
 
 def load_role_preset(name):
-    data = yaml.safe_load((PRESETS_DIR / ("%s.yml" % name)).read_text())
+    presets_dir = harness.SRC / "roles" / "integration_user" / "vars" / "presets"
+    data = yaml.safe_load((presets_dir / ("%s.yml" % name)).read_text())
     # The role keeps a preset under one variable (integration_user_preset_data) or as top-level keys.
     return data.get("integration_user_preset_data", data)
 

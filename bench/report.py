@@ -230,6 +230,7 @@ def write(doc, out_dir):
          "| ansible-core | %s |" % mach.get("ansible_core"),
          "| sfops.salesforce | %s (git %s) |" % (mach.get("collection"), mach.get("git_commit", "?")),
          "| sfemu | %s |" % mach.get("sfemu"),
+         "| measured tree | %s |" % doc.get("source", "working tree"),
          "| emulated latency | %d ms per API and token request (`sfemu serve --latency-ms`) |" % doc["latency_ms"],
          "| forks | %d |" % doc["forks"],
          "| extra ansible environment | %s |" % (", ".join("`%s`" % kv for kv in doc["args"].get("ansible_env") or [])

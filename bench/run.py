@@ -70,6 +70,9 @@ def parse_args(argv=None):
     p.add_argument("--work-dir", default=None,
                    help="emulator data, inventories, logs and per-task profiles (default bench/out; give separate "
                         "ones to invocations that run at the same time)")
+    p.add_argument("--ref", default=None,
+                   help="measure this commit (e.g. HEAD) exported with git archive instead of the working tree, so "
+                        "that edits made while the benchmark runs do not change what it measures")
     p.add_argument("--no-floor", action="store_true", help="skip the per-task floor measurement (bench/micro)")
     p.add_argument("--no-task-requests", action="store_true",
                    help="do not snapshot the emulator's counters per task (per-task request counts)")
@@ -98,9 +101,9 @@ def ansible_cfg_forks():
 
 
 def plan_cells(args):
-    """(impl, preset, orgs) in the order they run: the role before the baseline (the role's 100-org runs are the
-    figures that matter most when the time budget runs out), each from the smallest org count up, so that a broken
-    setup shows early."""
+    """(impl, preset, orgs) in the order they run: every cell of up to 10 orgs first (role, then the baseline; each
+    from the smallest org count up, so that a broken setup shows early), then the larger ones, which the time
+    budget may have to skip."""
     cells = []
     for impl in ("role", "baseline"):
         if impl not in args.impls:
@@ -111,7 +114,7 @@ def plan_cells(args):
             else:
                 counts = args.baseline_orgs if preset == "planhat" else args.baseline_large_orgs
             cells += [(impl, preset, n) for n in sorted(set(counts))]
-    return cells
+    return sorted(cells, key=lambda c: (c[2] > 10, c[2] if c[2] > 10 else 0))
 
 
 def per_org_counts(stats, aliases):
@@ -187,7 +190,7 @@ def run_phase(emu, args, cell, phase, inventory, vars_files, out_dir):
     env = harness.ansible_env(profile_path, None if args.no_task_requests else emu.url + "/__sfemu/stats",
                               emu.data_dir / "ca.pem", forks=args.forks,
                               extra=dict(kv.split("=", 1) for kv in args.ansible_env))
-    cmd = harness.playbook_cmd(REPO / playbook, inventory, args.forks, check=check, extra_vars_files=vars_files,
+    cmd = harness.playbook_cmd((REPO if playbook.startswith("bench/") else harness.SRC) / playbook, inventory, args.forks, check=check, extra_vars_files=vars_files,
                                extra_vars=extra)
     m = harness.measured_run(cmd, env, out_dir / "logs" / (tag + ".log"), emulator_pid=emu.proc.pid)
     stats = emu.stats()
@@ -253,6 +256,27 @@ def measure_floor(emu, args, inventory, n, out_dir):
     return out
 
 
+def predicted_min_seconds(doc, impl, preset, n, phases):
+    """A lower bound of how long a cell will take, from the CPU the runs so far used: CPU grows linearly with orgs
+    (a + b × orgs, fitted on this implementation's earlier runs; the other preset's when this one has none yet), and
+    on nproc CPUs it cannot take less than CPU / nproc. Used only to skip a cell that cannot fit the budget; the
+    skip and this figure are reported as such, never as a measurement."""
+    for match in ({"impl": impl, "preset": preset}, {"impl": impl}):
+        pts = {}
+        for r in doc["runs"]:
+            if all(r[k] == v for k, v in match.items()):
+                pts[r["orgs"]] = max(pts.get(r["orgs"], 0), r["cpu_s"])
+        if len(pts) >= 2:
+            xs = sorted(pts)
+            b = (pts[xs[-1]] - pts[xs[0]]) / (xs[-1] - xs[0])
+            a = pts[xs[0]] - b * xs[0]
+            return len(phases) * (a + b * n) / (doc["machine"].get("nproc") or 1)
+        if len(pts) == 1:
+            (x, c), = pts.items()
+            return len(phases) * c * n / x / (doc["machine"].get("nproc") or 1) if n >= x else None
+    return None
+
+
 def merge(paths):
     """One document from several results.json files (runs made by separate invocations)."""
     docs = [json.loads(pathlib.Path(p).read_text()) for p in paths]
@@ -278,6 +302,7 @@ def main(argv=None):
     out_dir = pathlib.Path(args.work_dir or BENCH / "out").resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     args.output_dir.mkdir(parents=True, exist_ok=True)
+    source_commit = harness.use_snapshot(args.ref, out_dir / "src") if args.ref else None
     data_dir = out_dir / "sfemu"
     shutil.rmtree(data_dir, ignore_errors=True)
     cells = plan_cells(args)
@@ -292,6 +317,7 @@ def main(argv=None):
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": harness.machine_info(),
         "args": {k: (str(v) if isinstance(v, pathlib.Path) else v) for k, v in vars(args).items()},
+        "source": ("commit %s (git archive of %s)" % (source_commit, args.ref)) if args.ref else "working tree",
         "latency_ms": args.latency_ms, "forks": args.forks, "emulator_start_s": emulator_start_s,
         "presets": {}, "runs": [], "skipped": [],
     }
@@ -322,11 +348,18 @@ def main(argv=None):
         for cell in cells:
             impl, preset, n = cell
             elapsed = time.monotonic() - t_start
+            phases = [ph for ph in PHASES if not (ph == "converged" and args.skip_converged_above is not None
+                                                  and n > args.skip_converged_above)]
+            predicted = predicted_min_seconds(doc, impl, preset, n, phases)
+            why = None
             if elapsed > budget_s:
-                doc["skipped"].append({"impl": impl, "preset": preset, "orgs": n,
-                                       "why": "time budget (--budget-min %s) used up after %.0f s"
-                                              % (args.budget_min, elapsed)})
-                print("bench: skip %s/%s/%d orgs: time budget used" % cell, flush=True)
+                why = "time budget (--budget-min %s) used up after %.0f s" % (args.budget_min, elapsed)
+            elif predicted is not None and elapsed + predicted > budget_s:
+                why = ("would not fit the time budget (--budget-min %s): at least %.0f s from the CPU the smaller "
+                       "runs used, %.0f s left" % (args.budget_min, predicted, budget_s - elapsed))
+            if why:
+                doc["skipped"].append({"impl": impl, "preset": preset, "orgs": n, "why": why})
+                print("bench: skip %s/%s/%d orgs: %s" % (impl, preset, n, why), flush=True)
                 continue
             print("bench: %s, preset %s, %d org(s)  [%.0f s elapsed]" % (impl, preset, n, elapsed), flush=True)
             for phase in PHASES:

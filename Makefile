@@ -81,7 +81,7 @@ lint: venv
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/$(VENV) $(BIN)/ansible-lint --offline
 
 docs-lint: build
-	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs=all $(INSTALLED)
+	PATH="$(BIN):$$PATH" $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs=all $(INSTALLED)
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint

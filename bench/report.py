@@ -217,10 +217,14 @@ def write(doc, out_dir):
     out_dir = pathlib.Path(out_dir)
     plot_path = plot(doc, out_dir)
     mach = doc["machine"]
+    if doc.get("invocations"):
+        origin = "Written by `bench/run.py --report-only` from the invocations listed below"
+    else:
+        origin = "Written by `make bench` (`.venv/bin/python bench/run.py %s`) on %s" % (
+            " ".join(doc["args"].get("argv", [])), doc["date"])
     L = ["# sfops.salesforce benchmark results", "",
-         "Written by `make bench` (`.venv/bin/python bench/run.py %s`) on %s. Every figure below was measured in "
-         "that run; nothing is estimated. Raw data: `results.json` beside this file; logs and per-task profiles: "
-         "`bench/out/` (not committed)." % (" ".join(doc["args"].get("argv", [])) or "", doc["date"]), "",
+         "%s. Every figure below was measured; the one derived bound is marked as such. Raw data: `results.json` "
+         "beside this file; logs and per-task profiles: `bench/out/` (not committed)." % origin, "",
          "## Machine and versions", "",
          "| | |", "|---|---|",
          "| CPUs (`nproc`) | %s |" % mach.get("nproc"),
@@ -230,7 +234,8 @@ def write(doc, out_dir):
          "| ansible-core | %s |" % mach.get("ansible_core"),
          "| sfops.salesforce | %s (git %s) |" % (mach.get("collection"), mach.get("git_commit", "?")),
          "| sfemu | %s |" % mach.get("sfemu"),
-         "| measured tree | %s |" % doc.get("source", "working tree"),
+         "| measured tree | %s |" % ("see the invocations below" if doc.get("invocations")
+                                     else doc.get("source", "working tree")),
          "| emulated latency | %d ms per API and token request (`sfemu serve --latency-ms`) |" % doc["latency_ms"],
          "| forks | %d |" % doc["forks"],
          "| extra ansible environment | %s |" % (", ".join("`%s`" % kv for kv in doc["args"].get("ansible_env") or [])
@@ -241,7 +246,8 @@ def write(doc, out_dir):
     if doc.get("invocations"):
         L += ["Measured by %d invocations of bench/run.py that ran at the same time on the same machine (each with "
               "its own emulator), merged with `--report-only`:" % len(doc["invocations"]), ""]
-        L += ["- `bench/run.py %s` (%s, %.0f s)" % (" ".join(i["argv"] or []), i["date"], i["total_s"] or 0)
+        L += ["- `bench/run.py %s` (%s, %.0f s; measured: %s)" % (" ".join(i["argv"] or []), i["date"],
+                                                                 i["total_s"] or 0, i.get("source", "working tree"))
               for i in doc["invocations"]]
         L.append("")
     L += ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
@@ -319,6 +325,22 @@ def write(doc, out_dir):
                                                                                      r["wall_s"]), ""]
         L += _task_table(r)
 
+    big = sorted(_runs(doc, impl="role", preset="planhat"), key=lambda r: r["orgs"])
+    if big and big[-1]["orgs"] > 1:
+        nproc = mach.get("nproc") or 1
+        L += ["", "### What bounds the wall time", ""]
+        for r in [x for x in big if x["orgs"] == big[-1]["orgs"]]:
+            L.append("- role, planhat, %d orgs, %s: %.1f s wall, %.0f CPU-s of ours (%.2f CPU-s per org) plus %.0f "
+                     "CPU-s of the emulator, while other processes on the machine used %.0f CPU-s of the %.0f the "
+                     "%d CPUs had in that time. *Derived, not measured:* on an otherwise idle %d-CPU machine this run "
+                     "cannot take less than our CPU / %d = %.0f s; the emulated round trips (%.0f API + %.0f token "
+                     "requests per org × %d ms, %d orgs in parallel per fork batch) add at most %.0f s."
+                     % (r["orgs"], PHASE_LABEL[r["phase"]], r["wall_s"], r["cpu_s"], r["cpu_s"] / r["orgs"],
+                        r["emulator_cpu_s"] or 0, r.get("other_cpu_s") or 0, r.get("cpu_capacity_s") or 0, nproc,
+                        nproc, nproc, r["cpu_s"] / nproc, r["api_per_org_mean"], r["token_per_org_mean"],
+                        doc["latency_ms"], r["forks"],
+                        (r["api_per_org_mean"] + r["token_per_org_mean"]) * doc["latency_ms"] / 1000.0
+                        * -(-r["orgs"] // r["forks"])))
     fl = doc.get("floor")
     if fl:
         L += ["", "### The floor under every task", "",

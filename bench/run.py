@@ -285,7 +285,8 @@ def merge(paths):
     doc["skipped"] = [s for d in docs for s in d.get("skipped", [])]
     doc["presets"] = {k: v for d in docs for k, v in d.get("presets", {}).items()}
     doc["floor"] = next((d["floor"] for d in docs if d.get("floor")), None)
-    doc["invocations"] = [{"date": d["date"], "argv": d["args"].get("argv"), "total_s": d.get("total_s")}
+    doc["invocations"] = [{"date": d["date"], "argv": d["args"].get("argv"), "total_s": d.get("total_s"),
+                           "source": "%s, git %s" % (d.get("source", "working tree"), d["machine"].get("git_commit"))}
                           for d in docs]
     doc["total_s"] = sum(d.get("total_s", 0) for d in docs)
     return doc
@@ -294,6 +295,7 @@ def merge(paths):
 def main(argv=None):
     args = parse_args(argv)
     if args.report_only:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
         doc = merge(args.report_only)
         (args.output_dir / "results.json").write_text(json.dumps(doc, indent=1) + "\n")
         print(report.write(doc, args.output_dir))
@@ -367,7 +369,7 @@ def main(argv=None):
                     continue
                 doc["runs"].append(run_phase(emu, args, cell, phase, inventories[n], vars_files[(impl, preset)],
                                              out_dir))
-            (out_dir / "results-partial.json").write_text(json.dumps(doc, indent=1))
+                (out_dir / "results-partial.json").write_text(json.dumps(doc, indent=1))
         if not args.no_floor:
             n = max([c for c in org_counts if c <= 10] or [org_counts[0]])
             doc["floor"] = measure_floor(emu, args, inventories[n], n, out_dir)

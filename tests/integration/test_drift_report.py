@@ -45,8 +45,7 @@ def test_drift_check_over_three_orgs(emulator, run_playbook, tmp_path):
         inventory = tmp_path / "inventory.yml"
         inventory.write_text(yaml.safe_dump(inv))
         report_dir = tmp_path / "report"
-        res = run_ansible_playbook(DRIFT, inventory, extra_vars=dict(rv, drift_report_dir=str(report_dir)),
-                                   env={"ANSIBLE_SHOW_CUSTOM_STATS": "true"})
+        res = run_ansible_playbook(DRIFT, inventory, extra_vars=dict(rv, drift_report_dir=str(report_dir)))
         # An org that could not be checked fails the run even without fail_on_drift.
         assert res.rc != 0, res
 
@@ -66,7 +65,7 @@ def test_drift_check_over_three_orgs(emulator, run_playbook, tmp_path):
         assert errors == ["org_bad"]
 
         # set_stats: the same summary as job artifacts (what AWX shows).
-        stats = res.report["global_custom_stats"]["integration_user_drift"]
+        stats = res.report["custom_stats"]["_run"]["integration_user_drift"]
         assert stats["drifted_orgs"] == ["org3"] and stats["error_orgs"] == ["org_bad"]
         assert stats["changed_steps"] == {"org3": ["permission_set"]}
 
@@ -104,7 +103,7 @@ def test_check_diff_on_setup_shows_only_the_drifted_org(emulator, run_playbook):
         assert res.rc == 0, res
         assert res.stats["org3"]["changed"] == 0
         changed = [r for r in res.host_results("org1") if r.get("changed")]
-        assert [r["task"] for r in changed] == ["Permission set"]
+        assert [r["task"].split(" : ")[-1] for r in changed] == ["Permission set"]
         assert changed[0]["diff"]["before"] == {"system_permissions": {"ExportReport": True}}
         assert json.dumps(changed[0]["diff"]["after"]) == json.dumps({"system_permissions": {"ExportReport": False}})
     finally:

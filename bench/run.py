@@ -257,23 +257,20 @@ def measure_floor(emu, args, inventory, n, out_dir):
 
 
 def predicted_min_seconds(doc, impl, preset, n, phases):
-    """A lower bound of how long a cell will take, from the CPU the runs so far used: CPU grows linearly with orgs
-    (a + b × orgs, fitted on this implementation's earlier runs; the other preset's when this one has none yet), and
-    on nproc CPUs it cannot take less than CPU / nproc. Used only to skip a cell that cannot fit the budget; the
-    skip and this figure are reported as such, never as a measurement."""
+    """How long a cell should take at best, from the CPU the runs so far used: CPU grows linearly with orgs
+    (a + b × orgs, fitted on two or more org counts of this preset, else of this implementation), and on nproc
+    CPUs a run cannot take less than CPU / nproc. Used only to skip a cell that will not fit the budget; the skip
+    and this figure are reported as such, never as a measurement. None without two org counts to fit."""
     for match in ({"impl": impl, "preset": preset}, {"impl": impl}):
         pts = {}
         for r in doc["runs"]:
-            if all(r[k] == v for k, v in match.items()):
+            if all(r[k] == v for k, v in match.items()) and r["orgs"] < n:
                 pts[r["orgs"]] = max(pts.get(r["orgs"], 0), r["cpu_s"])
         if len(pts) >= 2:
             xs = sorted(pts)
             b = (pts[xs[-1]] - pts[xs[0]]) / (xs[-1] - xs[0])
             a = pts[xs[0]] - b * xs[0]
-            return len(phases) * (a + b * n) / (doc["machine"].get("nproc") or 1)
-        if len(pts) == 1:
-            (x, c), = pts.items()
-            return len(phases) * c * n / x / (doc["machine"].get("nproc") or 1) if n >= x else None
+            return len(phases) * max(0.0, a + b * n) / (doc["machine"].get("nproc") or 1)
     return None
 
 
@@ -357,8 +354,8 @@ def main(argv=None):
             if elapsed > budget_s:
                 why = "time budget (--budget-min %s) used up after %.0f s" % (args.budget_min, elapsed)
             elif predicted is not None and elapsed + predicted > budget_s:
-                why = ("would not fit the time budget (--budget-min %s): at least %.0f s from the CPU the smaller "
-                       "runs used, %.0f s left" % (args.budget_min, predicted, budget_s - elapsed))
+                why = ("would not fit the time budget (--budget-min %s): about %.0f s at best, from the CPU the "
+                       "smaller runs used, and %.0f s left" % (args.budget_min, predicted, budget_s - elapsed))
             if why:
                 doc["skipped"].append({"impl": impl, "preset": preset, "orgs": n, "why": why})
                 print("bench: skip %s/%s/%d orgs: %s" % (impl, preset, n, why), flush=True)

@@ -265,8 +265,9 @@ def write(doc, out_dir):
           "`--check`." % mach.get("nproc"), ""]
     L += _main_table(doc)
     if doc.get("skipped"):
-        L += ["", "Not run: " + "; ".join("%s/%s/%d orgs (%s)" % (s["impl"], s["preset"], s["orgs"], s["why"])
-                                         for s in doc["skipped"])]
+        L += ["", "Not run: " + "; ".join("%s/%s/%d orgs%s (%s)" % (s["impl"], s["preset"], s["orgs"],
+                                                                  " from " + s["phase"] if s.get("phase") else "",
+                                                                  s["why"]) for s in doc["skipped"])]
     L += ["", "![wall time vs orgs](%s)" % plot_path.name, ""]
 
     presets = doc.get("presets", {})

@@ -48,7 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--baseline-orgs", default=None,
                    help="org counts for the uri baseline with the planhat preset (default 1,10; --quick: 1,3)")
     p.add_argument("--baseline-large-orgs", default=None,
-                   help="org counts for the uri baseline with the large preset (default 1; --quick: none)")
+                   help="org counts for the uri baseline with the large preset (default none: 660 uri tasks per org for a "
+                        "fresh setup take longer than `make bench` may)")
     p.add_argument("--extra-objects", type=int, default=24,
                    help="custom objects added to the emulator's catalogue for the large preset (bench/sfemu_catalog.py;"
                         " default 24: with its 6 seeded objects, 30; 0: the seeded catalogue only)")
@@ -80,8 +81,7 @@ def parse_args(argv=None):
     ints = lambda s: [int(x) for x in s.split(",") if x.strip()]  # noqa: E731
     args.orgs = ints(args.orgs or ("1,3" if args.quick else "1,10,100"))
     args.baseline_orgs = ints(args.baseline_orgs if args.baseline_orgs is not None else ("1,3" if args.quick else "1,10"))
-    args.baseline_large_orgs = ints(args.baseline_large_orgs if args.baseline_large_orgs is not None
-                                    else ("" if args.quick else "1"))
+    args.baseline_large_orgs = ints(args.baseline_large_orgs if args.baseline_large_orgs is not None else "")
     args.large_orgs = ints(args.large_orgs) if args.large_orgs is not None else list(args.orgs)
     args.presets = [x for x in args.presets.split(",") if x]
     args.impls = [x for x in args.impls.split(",") if x]
@@ -364,6 +364,11 @@ def main(argv=None):
             for phase in PHASES:
                 if phase == "converged" and args.skip_converged_above is not None and n > args.skip_converged_above:
                     continue
+                if time.monotonic() - t_start > budget_s:
+                    doc["skipped"].append({"impl": impl, "preset": preset, "orgs": n, "phase": phase,
+                                           "why": "time budget (--budget-min %s) used up" % args.budget_min})
+                    print("bench: skip %s/%s/%d orgs %s: time budget used" % (impl, preset, n, phase), flush=True)
+                    break
                 doc["runs"].append(run_phase(emu, args, cell, phase, inventories[n], vars_files[(impl, preset)],
                                              out_dir))
                 (out_dir / "results-partial.json").write_text(json.dumps(doc, indent=1))

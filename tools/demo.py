@@ -91,6 +91,8 @@ class Api:
 
     def __init__(self, url, connections, ca):
         self.url, self.session = url, requests.Session()
+        # REQUESTS_CA_BUNDLE in the environment would win over Session.verify (psf/requests#3829).
+        self.session.trust_env = False
         self.session.verify = ca
         self.conns = {c["alias"]: c for c in connections}
         self.tokens = {}

@@ -108,15 +108,32 @@ options:
     default: false
   retries:
     description:
-      - How many times a request is repeated after HTTP 502/503/504, C(UNABLE_TO_LOCK_ROW) or a connection error,
-        with exponential backoff and jitter. TLS and DNS failures are not retried. A write is only repeated when
-        Salesforce surely did not apply it; a create whose answer was lost is first looked up by its natural key, so
-        it is never created twice.
-      - C(REQUEST_LIMIT_EXCEEDED) is never retried. An expired session (C(INVALID_SESSION_ID)) triggers one new login
-        when O(auth_method) can log in again.
+      - How many times a request (and the token request) is repeated after HTTP 502/503/504, C(UNABLE_TO_LOCK_ROW) or
+        a connection error, waiting as set by O(retry_backoff) and O(retry_max_delay). TLS certificate errors and host
+        names that do not resolve are not retried.
+      - A write is only repeated when Salesforce surely did not apply it; a create whose answer was lost (connection
+        reset, read timeout, 502/504) is first looked up by its natural key, so it is never created twice. When it
+        cannot be looked up, the task fails and says the outcome is unknown.
+      - C(REQUEST_LIMIT_EXCEEDED) is never retried, because every retry would use up what is left of the org's API
+        allowance. An expired session (C(INVALID_SESSION_ID)) triggers one new login when O(auth_method) can log in
+        again.
       - If not set, the value of the E(SF_RETRIES) environment variable is used.
     type: int
     default: 3
+  retry_backoff:
+    description:
+      - Base delay of the retries, in seconds. Retry number N (counted from 0) waits a random time between 0 and
+        O(retry_backoff) * 2**N seconds, at most O(retry_max_delay) (exponential backoff with full jitter, so that
+        parallel forks against one org do not retry in lockstep).
+      - If not set, the value of the E(SF_RETRY_BACKOFF) environment variable is used.
+    type: float
+    default: 0.5
+  retry_max_delay:
+    description:
+      - Longest single wait between two attempts, in seconds.
+      - If not set, the value of the E(SF_RETRY_MAX_DELAY) environment variable is used.
+    type: float
+    default: 8.0
 requirements:
   - requests
   - PyJWT and cryptography (only for O(auth_method=jwt_bearer))

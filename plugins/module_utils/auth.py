@@ -42,6 +42,8 @@ AUTH_ARGSPEC = dict(
     timeout=dict(type='int', default=30, fallback=(env_fallback, ['SF_TIMEOUT'])),
     allow_http=dict(type='bool', default=False, fallback=(env_fallback, ['SF_ALLOW_HTTP'])),
     retries=dict(type='int', default=3, fallback=(env_fallback, ['SF_RETRIES'])),
+    retry_backoff=dict(type='float', default=0.5, fallback=(env_fallback, ['SF_RETRY_BACKOFF'])),
+    retry_max_delay=dict(type='float', default=8.0, fallback=(env_fallback, ['SF_RETRY_MAX_DELAY'])),
 )
 
 # Options each flow needs; checked before any request so a typo fails with a list of what is missing.
@@ -106,6 +108,9 @@ def validate(params):
         _check_url('login_url', params.get('login_url') or DEFAULT_LOGIN_URL, params.get('allow_http'))
     if params.get('retries') is not None and params['retries'] < 0:
         raise InputError('retries must be 0 or more.')
+    for name in ('retry_backoff', 'retry_max_delay'):
+        if params.get(name) is not None and params[name] < 0:
+            raise InputError('%s must be 0 or more seconds.' % name)
     normalise_api_version(params.get('api_version'))
 
 

@@ -18,6 +18,8 @@ benchmark read them).
 
 import functools
 import json
+import os
+import re
 import time
 from urllib.parse import quote
 
@@ -31,12 +33,29 @@ except ImportError as exc:  # pragma: no cover - exercised by the sanity import 
     REQUESTS_IMPORT_ERROR = exc
 
 from .auth import authenticate
-from .errors import SalesforceError
-from .retry import RetryPolicy, lookup_soql, match_existing, transport_error_message
+from .errors import InputError, SalesforceError
+from .retry import RETRY_STATUS, RetryPolicy, lookup_soql, match_existing, transport_error_message
 
 COLLECTION_CHUNK = 200  # sObject Collections limit per call (REST API Developer Guide, sObject Collections)
 COMPOSITE_MAX = 25  # subrequests per composite call
 COMPOSITE_MAX_QUERIES = 5  # of which at most 5 query/queryAll/collections subrequests
+# What the automation user needs to write each setup object (docs/security.md section 1); named in the hint of an
+# INSUFFICIENT_ACCESS_OR_READONLY refusal so the operator knows what to grant.
+WRITE_PERMISSION = {
+    'User': 'Manage Internal Users',
+    'UserLogin': 'Manage Users',
+    'PermissionSetLicenseAssign': 'Manage Users',
+    'PermissionSetAssignment': 'Assign Permission Sets',
+    'PermissionSet': 'Manage Profiles and Permission Sets',
+    'PermissionSetGroup': 'Manage Profiles and Permission Sets',
+    'ObjectPermissions': 'Manage Profiles and Permission Sets',
+    'FieldPermissions': 'Manage Profiles and Permission Sets',
+    'SetupEntityAccess': 'Manage Profiles and Permission Sets',
+}
+# A row that is already gone when a delete is sent again after a lost answer: the first attempt deleted it.
+GONE_ERROR_CODES = ('ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND')
+_TITLE = re.compile(r'<title>\s*([^<]{1,120}?)\s*</title>', re.IGNORECASE)
+_SOBJECT_POST = re.compile(r'/sobjects/(\w+)/?$')
 
 
 def parse_errors(status, payload, text=''):
@@ -44,8 +63,7 @@ def parse_errors(status, payload, text=''):
     items = payload if isinstance(payload, list) else [payload] if isinstance(payload, dict) else []
     items = [i for i in items if isinstance(i, dict)]
     if not items:
-        snippet = (text or '').strip().replace('\n', ' ')[:200]
-        return SalesforceError(status, 'HTTP_%s' % status, 'HTTP %s %s' % (status, snippet))
+        return SalesforceError(status, 'HTTP_%s' % status, 'HTTP %s %s' % (status, describe_body(text)))
     first = items[0]
     code = first.get('errorCode') or first.get('statusCode') or first.get('error') or 'HTTP_%s' % status
     messages = []
@@ -56,6 +74,18 @@ def parse_errors(status, payload, text=''):
             messages.append(msg)
         fields.extend(f for f in item.get('fields') or [] if f not in fields)
     return SalesforceError(status, code, '; '.join(messages) or code, fields)
+
+
+def describe_body(text):
+    """A short, single-line description of a non-JSON answer: the title of an HTML page (Salesforce's maintenance
+    page for a 503), else the start of the text."""
+    text = (text or '').strip()
+    title = _TITLE.search(text)
+    if title:
+        return '(HTML page "%s")' % title.group(1)
+    if text.lower().startswith(('<!doctype', '<html')):
+        return '(an HTML page)'
+    return text.replace('\n', ' ')[:200]
 
 
 def row_failures(results, ids=None):
@@ -106,6 +136,9 @@ class SalesforceClient(object):
         # validate_certs=false in execution environments that export those variables.
         self.verify = verify
         self.http.verify = verify
+        # SOAP Metadata API calls (module_utils/metadata.py) post on this session: give them the retry policy too.
+        self._session_post = self.http.post
+        self.http.post = self._post
         self.http.headers.update({'Accept': 'application/json', 'User-Agent': 'sfops.salesforce'})
         self.timeout = params.get('timeout') or 30
         # retries/backoff come from the module params; sleep goes through self.sleep so tests can replace it.
@@ -115,6 +148,7 @@ class SalesforceClient(object):
         self.token_requests = 0
         self.calls = []  # (method, resource) of every API request, for tests and the benchmark
         self._describes = {}
+        self._version_checked = False
         self.sleep = time.sleep  # replaced by tests
 
     def _sleep(self, seconds):
@@ -122,18 +156,61 @@ class SalesforceClient(object):
 
     # --- authentication ---------------------------------------------------------------------------------------
     def _post_token(self, url, form):
-        self.token_requests += 1
-        try:
-            resp = self.http.post(url, data=form, timeout=self.timeout, verify=self.verify)
-        except requests.exceptions.RequestException as exc:
-            error = SalesforceError(None, 'CONNECTION_ERROR', 'Cannot reach the token endpoint %s: %s.' % (url, transport_error_message(exc)))
-            error.cause = exc
-            raise error from exc
-        try:
-            payload = resp.json()
-        except ValueError:
-            payload = None
-        return resp.status_code, payload
+        """POST the token request under the retry policy (a token request is harmless to repeat: each issues a new
+        session); 502/503/504 and transport errors are retried, an OAuth refusal is returned to auth.py."""
+
+        def send():
+            self.token_requests += 1
+            try:
+                resp = self.http.post(url, data=form, timeout=self.timeout, verify=self.verify)
+            except requests.exceptions.RequestException as exc:
+                error = SalesforceError(None, 'CONNECTION_ERROR', 'Cannot reach the token endpoint %s: %s.' % (url, transport_error_message(exc)))
+                error.cause = exc
+                raise error from exc
+            except OSError as exc:
+                raise self._local_error(exc) from exc
+            if resp.status_code in RETRY_STATUS:
+                raise SalesforceError(resp.status_code, 'HTTP_%s' % resp.status_code, 'The token endpoint %s answered HTTP %s %s.'
+                                      % (url, resp.status_code, describe_body(resp.text)))
+            try:
+                payload = resp.json()
+            except ValueError:
+                payload = None
+            return resp.status_code, payload
+
+        return self.policy.call(send, idempotent=True, what='POST /services/oauth2/token')
+
+    def _local_error(self, exc):
+        """An OSError raised before anything was sent (requests' own exceptions are handled by the caller): a ca_path
+        that does not exist is the one an operator causes."""
+        ca_path = self.params.get('ca_path')
+        if isinstance(self.verify, str) and ca_path and not os.path.exists(ca_path):
+            return InputError('ca_path %s does not exist.' % ca_path,
+                              hint='Give a PEM file (or a directory of hashed PEM files) of the certificate authorities to trust, '
+                                   'or leave ca_path unset to use the system ones.')
+        return SalesforceError(None, 'CONNECTION_ERROR', 'The request could not be prepared (%s); check ca_path and the URLs.'
+                               % type(exc).__name__)
+
+    def _post(self, url, data=None, **kwargs):
+        """``http.post`` for everyone: SOAP calls are retried under the policy (readMetadata and updateMetadata set
+        absolute values, so repeating them is harmless); anything else goes straight through."""
+        if '/services/Soap/' not in url:
+            return self._session_post(url, data=data, **kwargs)
+        what = 'POST /services/Soap/m'
+
+        def send():
+            try:
+                resp = self._session_post(url, data=data, **kwargs)
+            except requests.exceptions.RequestException as exc:
+                error = SalesforceError(None, 'CONNECTION_ERROR', 'The Metadata API call failed: %s.' % transport_error_message(exc))
+                error.cause = exc
+                raise error from exc
+            if resp.status_code in RETRY_STATUS:
+                raise SalesforceError(resp.status_code, 'HTTP_%s' % resp.status_code, 'The Metadata API answered HTTP %s %s.'
+                                      % (resp.status_code, describe_body(resp.text)))
+            return resp
+
+        return self.policy.call(send, idempotent=True, what=what)
 
     def login(self):
         """Authenticate (once) and return the ``auth.Session``."""
@@ -172,6 +249,9 @@ class SalesforceClient(object):
         if idempotent is None:
             idempotent = method in ('GET', 'HEAD')
         what = '%s %s' % (method, path.split('?')[0])
+        # Log in first, outside this request's retries: the token request has its own (see _post_token), and a
+        # login that fails must not be repeated once more for every retry of the request.
+        self.login()
         return self.policy.call(lambda: self._send(method, path, params, body, what), idempotent=idempotent,
                                 verify=verify, relogin=self._relogin, what=what)
 
@@ -198,7 +278,10 @@ class SalesforceClient(object):
             error = SalesforceError(None, 'CONNECTION_ERROR', '%s failed: %s.' % (what, transport_error_message(exc)))
             error.cause = exc  # retry.py classifies the wrapped transport error (sent or not, TLS, DNS)
             raise error from exc
+        except OSError as exc:
+            raise self._local_error(exc) from exc
         if resp.status_code < 300:
+            self._version_checked = True  # the org answered at this api_version
             if resp.status_code == 204 or not resp.content:
                 return None
             try:
@@ -209,7 +292,24 @@ class SalesforceClient(object):
             payload = resp.json()
         except ValueError:
             payload = None
-        raise parse_errors(resp.status_code, payload, resp.text)
+        error = parse_errors(resp.status_code, payload, resp.text)
+        if resp.status_code == 404 and error.error_code == 'NOT_FOUND' and not self._version_checked:
+            raise self._unsupported_version() or error
+        raise error
+
+    def _unsupported_version(self):
+        """After a 404: an InputError when the org does not offer api_version at all (GET /services/data/ needs no
+        session and is not an API request), else None."""
+        self._version_checked = True
+        try:
+            resp = self.http.get(self.login().instance_url + '/services/data/', timeout=self.timeout, verify=self.verify)
+            versions = [str(v.get('version')) for v in resp.json()]
+        except (requests.exceptions.RequestException, ValueError, TypeError, AttributeError):
+            return None
+        if not versions or self.api_version in versions:
+            return None
+        return InputError('api_version %s is not offered by this org (it offers %s to %s).' % (self.api_version, versions[0], versions[-1]),
+                          hint='Set api_version to %s or another version the org offers.' % versions[-1])
 
     # --- convenience ------------------------------------------------------------------------------------------
     def get(self, path, params=None):
@@ -273,7 +373,22 @@ class SalesforceClient(object):
         self.request('PATCH', 'sobjects/%s/%s' % (sobject, record_id), body=fields)
 
     def delete(self, sobject, record_id):
-        self.request('DELETE', 'sobjects/%s/%s' % (sobject, record_id), idempotent=True)
+        path = 'sobjects/%s/%s' % (sobject, record_id)
+        what = 'DELETE %s' % path
+        attempts = []
+
+        def send():
+            attempts.append(1)
+            try:
+                return self._send('DELETE', path, None, None, what)
+            except SalesforceError as err:
+                # Sent again after a lost answer: the record being gone means the first attempt deleted it.
+                if len(attempts) > 1 and err.error_code in GONE_ERROR_CODES:
+                    return None
+                raise
+
+        self.login()
+        self.policy.call(send, idempotent=True, relogin=self._relogin, what=what)
 
     # --- composite --------------------------------------------------------------------------------------------
     def sub_query(self, ref, soql):
@@ -309,7 +424,9 @@ class SalesforceClient(object):
         results = {}
         for batch in self._composite_batches(subrequests):
             idempotent = all(s['method'] == 'GET' for s in batch)
-            answer = self.request('POST', 'composite', body={'allOrNone': all_or_none, 'compositeRequest': batch}, idempotent=idempotent)
+            verify = None if idempotent or not all_or_none else self._composite_verify(batch)
+            answer = self.request('POST', 'composite', body={'allOrNone': all_or_none, 'compositeRequest': batch}, idempotent=idempotent,
+                                  verify=verify)
             for item in answer.get('compositeResponse') or []:
                 ref, status, body = item.get('referenceId'), item.get('httpStatusCode'), item.get('body')
                 if status >= 300:
@@ -328,13 +445,61 @@ class SalesforceClient(object):
                 results[ref] = body
         return results
 
+    def _composite_verify(self, batch):
+        """For an allOrNone composite whose answer was lost: look up its first create by natural key.
+
+        Not there: nothing of the all-or-none transaction was applied, so it is sent again (returns None).  There: it
+        was applied, but the answers the caller needs (ids, ...) are lost, so the run stops and says so.  None when
+        the first create has no natural key to look up (the policy then reports an unknown outcome).
+        """
+        for sub in batch:
+            match = _SOBJECT_POST.search(sub['url']) if sub['method'] == 'POST' else None
+            if not match:
+                continue
+            body = sub.get('body') or {}
+            rec = dict(body, attributes={'type': match.group(1)})
+            if '@{' in json.dumps(body) or not lookup_soql(match.group(1), [rec]):
+                return None
+            return functools.partial(self._verify_composite_create, rec)
+        return None
+
+    def _verify_composite_create(self, rec):
+        if self._verify_created([rec]) is None:
+            return None
+        err = SalesforceError(None, 'OUTCOME_UNKNOWN', 'The %s was created, but the answer of the request was lost.' % rec['attributes']['type'])
+        err.hint = 'Re-run the task: it finds the record and completes what is missing.'
+        raise err
+
     # --- sObject Collections ----------------------------------------------------------------------------------
-    def _check_rows(self, results, ids=None, what='write'):
+    def _check_rows(self, results, ids=None, what='write', records=None, gone_ok=False):
         failures = row_failures(results, ids)
+        if gone_ok:
+            failures = [f for f in failures if f['error_code'] not in GONE_ERROR_CODES + ('ALL_OR_NONE_OPERATION_ROLLED_BACK',)]
         if failures:
             first = failures[0]
-            raise SalesforceError(400, first['error_code'], '%s failed for %d row(s): %s' % (what, len(failures), first['message']),
-                                  first['fields'], records=failures)
+            error = SalesforceError(400, first['error_code'], '%s failed for %d row(s): %s' % (what, len(failures), first['message']),
+                                    first['fields'], records=failures)
+            if first['error_code'] == 'INSUFFICIENT_ACCESS_OR_READONLY' and records:
+                sobject = (records[first['index']].get('attributes') or {}).get('type') if first['index'] < len(records) else None
+                if sobject in WRITE_PERMISSION:
+                    error.hint = ('The user the automation logs in as cannot write %s: it needs the "%s" permission (see docs/security.md '
+                                  'of the collection), or the record is read-only (for example a profile-owned permission set).'
+                                  % (sobject, WRITE_PERMISSION[sobject]))
+            raise error
+
+    def _collections(self, method, body, params, what, check, idempotent, verify=None):
+        """One sObject Collections call under the retry policy; the per-row check is part of the attempt, so a row
+        refused with UNABLE_TO_LOCK_ROW (the whole allOrNone call rolled back) is retried like a locked request."""
+        attempts = []
+
+        def send():
+            attempts.append(1)
+            results = self._send(method, 'composite/sobjects', params, body, what)
+            check(results, len(attempts) > 1)
+            return results
+
+        self.login()
+        return self.policy.call(send, idempotent=idempotent, verify=verify, relogin=self._relogin, what=what)
 
     def collections_create(self, records, all_or_none=True):
         """Create rows (dicts with ``attributes.type``) in calls of 200; return the new ids in input order."""
@@ -345,8 +510,9 @@ class SalesforceClient(object):
             # the run as "outcome unknown" instead of risking duplicates.
             if all(lookup_soql(r['attributes']['type'], [r]) for r in chunk):
                 verify = functools.partial(self._verify_created, chunk)
-            results = self.request('POST', 'composite/sobjects', body={'allOrNone': all_or_none, 'records': chunk}, verify=verify)
-            self._check_rows(results, what='create')
+            results = self._collections('POST', {'allOrNone': all_or_none, 'records': chunk}, None, 'POST composite/sobjects',
+                                        lambda res, retry, chunk=chunk: self._check_rows(res, what='create', records=chunk),
+                                        idempotent=False, verify=verify)
             ids.extend(r.get('id') for r in results)
         return ids
 
@@ -354,12 +520,26 @@ class SalesforceClient(object):
         """Update rows (dicts with ``attributes.type`` and ``Id``) in calls of 200."""
         for chunk in chunks(records, COLLECTION_CHUNK):
             # An update sets absolute values, so repeating it is harmless: retry like a read.
-            results = self.request('PATCH', 'composite/sobjects', body={'allOrNone': all_or_none, 'records': chunk}, idempotent=True)
-            self._check_rows(results, [r.get('Id') for r in chunk], what='update')
+            self._collections('PATCH', {'allOrNone': all_or_none, 'records': chunk}, None, 'PATCH composite/sobjects',
+                              lambda res, retry, chunk=chunk: self._check_rows(res, [r.get('Id') for r in chunk], what='update',
+                                                                               records=chunk),
+                              idempotent=True)
 
     def collections_delete(self, ids, all_or_none=True):
-        """Delete rows by id in calls of 200."""
+        """Delete rows by id in calls of 200.
+
+        Sent again after a lost answer, a delete runs without allOrNone and rows that are already gone count as
+        deleted: the first (allOrNone) attempt deleted either all of them or none.
+        """
         for chunk in chunks(list(ids), COLLECTION_CHUNK):
-            results = self.request('DELETE', 'composite/sobjects',
-                                   params={'ids': ','.join(chunk), 'allOrNone': 'true' if all_or_none else 'false'})
-            self._check_rows(results, chunk, what='delete')
+            self.login()
+            self.policy.call(functools.partial(self._delete_chunk, chunk, all_or_none, []), idempotent=True,
+                             relogin=self._relogin, what='DELETE composite/sobjects')
+
+    def _delete_chunk(self, chunk, all_or_none, attempts):
+        attempts.append(1)
+        retry = len(attempts) > 1
+        flag = 'false' if retry or not all_or_none else 'true'
+        results = self._send('DELETE', 'composite/sobjects', {'ids': ','.join(chunk), 'allOrNone': flag}, None, 'DELETE composite/sobjects')
+        self._check_rows(results, chunk, what='delete', gone_ok=retry)
+        return results

@@ -410,3 +410,214 @@ def test_lookup_and_match():
     assert match_existing('ObjectPermissions', records, rows) == [None, '110000000000001AAA', None]
     assert lookup_soql('Account', records) is None
     assert lookup_soql('ObjectPermissions', []) is None
+
+
+# --- the policy wired into the client ------------------------------------------------------------------------------
+class HtmlResp(object):
+    """A non-JSON answer, like Salesforce's maintenance page."""
+
+    def __init__(self, status, text):
+        self.status_code = status
+        self.text = text
+        self.content = text.encode()
+
+    def json(self):
+        raise ValueError('not JSON')
+
+
+MAINTENANCE = HtmlResp(503, '<!DOCTYPE HTML><html><head><title>Down for maintenance</title></head><body>We are down</body></html>')
+TOKEN_BODY = {'access_token': 'TOKEN-1', 'instance_url': 'https://i.example', 'id': 'https://login.example/id/00D/005'}
+CLIENT_PARAMS = {'auth_method': 'client_credentials', 'client_id': 'C', 'client_secret': 'S', 'login_url': 'https://login.example',
+                 'api_version': '67.0', 'retries': 2, 'validate_certs': True, 'timeout': 5}
+
+
+class FakeHttp(object):
+    """Scripted answers for the client's requests.Session: token POSTs, API requests and GETs apart."""
+
+    def __init__(self, answers=(), tokens=(), gets=()):
+        self.answers, self.tokens, self.gets = list(answers), list(tokens), list(gets)
+        self.sent, self.token_posts = [], 0
+
+    @staticmethod
+    def _give(answer):
+        if isinstance(answer, BaseException):
+            raise answer  # pylint: disable=raising-bad-type
+        return answer
+
+    def request(self, method, url, params=None, data=None, headers=None, timeout=None, verify=None):
+        self.sent.append((method, url.replace('https://i.example', ''), params, data))
+        return self._give(self.answers.pop(0))
+
+    def post(self, url, data=None, timeout=None, verify=None, headers=None):
+        if '/services/Soap/' in url:
+            self.sent.append(('POST', url.replace('https://i.example', ''), None, data))
+            return self._give(self.answers.pop(0))
+        self.token_posts += 1
+        return self._give(self.tokens.pop(0) if self.tokens else _resp(200, TOKEN_BODY))
+
+    def get(self, url, timeout=None, verify=None):
+        return self._give(self.gets.pop(0))
+
+
+def _resp(status, body):
+    from ansible_collections.sfops.salesforce.tests.unit.fake_salesforce import Resp
+    return Resp(status, body)
+
+
+def client_with(http, **params):
+    from ansible_collections.sfops.salesforce.plugins.module_utils.client import SalesforceClient
+    client = SalesforceClient(dict(CLIENT_PARAMS, **params))
+    # The session's own post sits behind the client's wrapper (which gives SOAP calls the retry policy).
+    client.http.request, client._session_post, client.http.get = http.request, http.post, http.get
+    client.policy.rand = upper
+    slept = []
+    client.sleep = slept.append
+    return client, slept
+
+
+def reset_after_send():
+    if requests is None:
+        return ConnectionResetError(104, 'reset')
+    return requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError('Connection aborted.', ConnectionResetError(104, 'reset')))
+
+
+def test_token_request_is_retried_on_503():
+    http = FakeHttp([_resp(200, {'ok': 1})], tokens=[MAINTENANCE, MAINTENANCE, _resp(200, TOKEN_BODY)])
+    client, slept = client_with(http)
+    assert client.get('limits') == {'ok': 1}
+    assert http.token_posts == 3 and slept == [0.5, 1.0]
+
+
+def test_token_request_gives_up_with_a_readable_message():
+    http = FakeHttp(tokens=[MAINTENANCE] * 5)
+    client, slept = client_with(http)
+    with pytest.raises(SalesforceError) as info:
+        client.get('limits')
+    assert http.token_posts == 3 and len(slept) == 2
+    msg = info.value.message
+    assert 'HTTP 503' in msg and 'Down for maintenance' in msg and 'gave up after 3 attempts' in msg and 'DOCTYPE' not in msg
+
+
+def test_row_lock_in_a_collections_answer_is_retried():
+    locked = _resp(200, [{'success': False, 'errors': [{'statusCode': 'UNABLE_TO_LOCK_ROW', 'message': 'unable to obtain exclusive access'}]},
+                         {'success': False, 'errors': [{'statusCode': 'ALL_OR_NONE_OPERATION_ROLLED_BACK', 'message': 'rolled back'}]}])
+    http = FakeHttp([locked, _resp(200, [{'success': True, 'id': 'A'}, {'success': True, 'id': 'B'}])])
+    client, slept = client_with(http)
+    rows = [{'attributes': {'type': 'ObjectPermissions'}, 'ParentId': PS, 'SobjectType': 'Account', 'PermissionsRead': True},
+            {'attributes': {'type': 'ObjectPermissions'}, 'ParentId': PS, 'SobjectType': 'Contact', 'PermissionsRead': True}]
+    assert client.collections_create(rows) == ['A', 'B']
+    assert [s[0] for s in http.sent] == ['POST', 'POST'] and slept == [0.5]
+
+
+def test_lost_create_answer_found_by_natural_key_is_not_sent_again():
+    rows = [{'attributes': {'type': 'PermissionSetAssignment'}, 'AssigneeId': USER, 'PermissionSetId': PS}]
+    found = _resp(200, {'totalSize': 1, 'done': True, 'records': [{'Id': '0Pa000000000001AAA', 'AssigneeId': USER, 'PermissionSetId': PS}]})
+    http = FakeHttp([reset_after_send(), found])
+    client, dummy = client_with(http)
+    assert client.collections_create(rows) == ['0Pa000000000001AAA']
+    sent = [(s[0], s[1].split('?')[0]) for s in http.sent]
+    assert sent == [('POST', '/services/data/v67.0/composite/sobjects'), ('GET', '/services/data/v67.0/query')]
+
+
+def test_delete_sent_again_after_a_lost_answer_accepts_rows_already_gone():
+    gone = _resp(200, [{'success': False, 'id': 'X1', 'errors': [{'statusCode': 'INVALID_CROSS_REFERENCE_KEY', 'message': 'invalid cross reference id'}]}])
+    http = FakeHttp([reset_after_send(), gone])
+    client, dummy = client_with(http)
+    client.collections_delete(['X1'])
+    assert [s[2]['allOrNone'] for s in http.sent] == ['true', 'false']
+
+
+def test_single_delete_sent_again_accepts_not_found():
+    http = FakeHttp([reset_after_send(), _resp(404, [{'errorCode': 'NOT_FOUND', 'message': 'The requested resource does not exist'}])],
+                    gets=[_resp(200, [{'version': '67.0'}])])
+    client, dummy = client_with(http)
+    client.delete('PermissionSet', PS)
+    assert len(http.sent) == 2
+
+
+def test_a_first_delete_that_finds_nothing_still_fails():
+    gone = _resp(200, [{'success': False, 'id': 'X1', 'errors': [{'statusCode': 'INVALID_CROSS_REFERENCE_KEY', 'message': 'invalid cross reference id'}]}])
+    client, dummy = client_with(FakeHttp([gone]))
+    with pytest.raises(SalesforceError) as info:
+        client.collections_delete(['X1'])
+    assert info.value.error_code == 'INVALID_CROSS_REFERENCE_KEY'
+
+
+def test_missing_write_permission_is_named():
+    refused = _resp(200, [{'success': False, 'errors': [{'statusCode': 'INSUFFICIENT_ACCESS_OR_READONLY',
+                                                         'message': 'insufficient access rights on object id'}]}])
+    client, dummy = client_with(FakeHttp([refused]))
+    with pytest.raises(SalesforceError) as info:
+        client.collections_create([{'attributes': {'type': 'PermissionSetAssignment'}, 'AssigneeId': USER, 'PermissionSetId': PS}])
+    assert 'Assign Permission Sets' in info.value.hint
+
+
+def test_api_version_the_org_does_not_offer():
+    from ansible_collections.sfops.salesforce.plugins.module_utils.errors import InputError
+    versions = _resp(200, [{'version': '65.0'}, {'version': '66.0'}, {'version': '67.0'}])
+    http = FakeHttp([_resp(404, [{'errorCode': 'NOT_FOUND', 'message': 'The requested resource does not exist'}])], gets=[versions])
+    client, dummy = client_with(http, api_version='99.0')
+    with pytest.raises(InputError) as info:
+        client.get('limits')
+    assert '99.0' in info.value.message and '67.0' in info.value.hint
+
+
+def test_a_plain_not_found_stays_not_found():
+    versions = _resp(200, [{'version': '67.0'}])
+    http = FakeHttp([_resp(404, [{'errorCode': 'NOT_FOUND', 'message': 'The requested resource does not exist'}])], gets=[versions])
+    client, dummy = client_with(http)
+    with pytest.raises(SalesforceError) as info:
+        client.get('sobjects/Account/001000000000001AAA')
+    assert info.value.error_code == 'NOT_FOUND'
+
+
+def test_missing_ca_path_is_named(tmp_path):
+    from ansible_collections.sfops.salesforce.plugins.module_utils.errors import InputError
+    missing = str(tmp_path / 'no-ca.pem')
+    http = FakeHttp(tokens=[OSError('Could not find a suitable TLS CA certificate bundle, invalid path: %s' % missing)])
+    client, dummy = client_with(http, ca_path=missing)
+    with pytest.raises(InputError) as info:
+        client.get('limits')
+    assert missing in info.value.message and 'ca_path' in info.value.message
+
+
+COMPOSITE_CREATE = [{'method': 'POST', 'url': '/services/data/v67.0/sobjects/User', 'referenceId': 'newUser',
+                     'body': {'Username': 'planhat.integration@example.com', 'LastName': 'Integration'}},
+                    {'method': 'POST', 'url': '/services/data/v67.0/sobjects/PermissionSetLicenseAssign', 'referenceId': 'psl0',
+                     'body': {'AssigneeId': '@{newUser.id}', 'PermissionSetLicenseId': '0PL000000000001AAA'}}]
+
+
+def test_lost_composite_create_not_applied_is_sent_again():
+    none = _resp(200, {'totalSize': 0, 'done': True, 'records': []})
+    ok = _resp(200, {'compositeResponse': [{'referenceId': 'newUser', 'httpStatusCode': 201, 'body': {'id': USER}},
+                                           {'referenceId': 'psl0', 'httpStatusCode': 201, 'body': {'id': '2LA000000000001AAA'}}]})
+    http = FakeHttp([reset_after_send(), none, ok])
+    client, dummy = client_with(http)
+    assert client.composite(COMPOSITE_CREATE, all_or_none=True)['newUser'] == {'id': USER}
+    assert [s[0] for s in http.sent] == ['POST', 'GET', 'POST']
+
+
+def test_lost_composite_create_that_was_applied_stops_and_says_so():
+    found = _resp(200, {'totalSize': 1, 'done': True, 'records': [{'Id': USER, 'Username': 'planhat.integration@example.com'}]})
+    http = FakeHttp([reset_after_send(), found])
+    client, dummy = client_with(http)
+    with pytest.raises(SalesforceError) as info:
+        client.composite(COMPOSITE_CREATE, all_or_none=True)
+    assert info.value.error_code == 'OUTCOME_UNKNOWN' and 'was created' in info.value.message
+    assert [s[0] for s in http.sent] == ['POST', 'GET']
+
+
+def test_soap_calls_get_the_retry_policy():
+    soap_ok = HtmlResp(200, '<soapenv:Envelope/>')
+    http = FakeHttp([MAINTENANCE, reset_after_send(), soap_ok])
+    client, slept = client_with(http)
+    resp = client.http.post('https://i.example/services/Soap/m/67.0', data='<readMetadata/>', timeout=5, verify=True,
+                            headers={'SOAPAction': '""'})
+    assert resp is soap_ok and len(http.sent) == 3 and slept == [0.5, 1.0]
+
+
+def test_soap_call_gives_up_with_a_readable_message():
+    client, dummy = client_with(FakeHttp([MAINTENANCE] * 3))
+    with pytest.raises(SalesforceError) as info:
+        client.http.post('https://i.example/services/Soap/m/67.0', data='<readMetadata/>')
+    assert 'Down for maintenance' in info.value.message and 'gave up after 3 attempts' in info.value.message

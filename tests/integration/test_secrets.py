@@ -258,3 +258,56 @@ def test_plain_http_refused_unless_allowed(emulator, run_tasks):
     assert res.rc != 0
     msg = res.results[-1]["msg"]
     assert "uses http://" not in msg and "token endpoint" in msg, msg
+
+
+# --- the automation user's own least privilege (docs/security.md section 1) ----------------------------------------
+AUTOMATION_PERMISSIONS = ["PermissionsApiEnabled", "PermissionsViewSetup", "PermissionsManageProfilesPermissionsets",
+                          "PermissionsAssignPermissionSets", "PermissionsManageInternalUsers", "PermissionsManageUsers",
+                          "PermissionsViewRoles", "PermissionsModifyMetadata", "PermissionsCustomizeApplication"]
+
+
+def test_documented_automation_permissions_suffice(emulator, tmp_path):
+    """A user with nothing but the permissions docs/security.md lists (on a minimum-access profile) runs the whole
+    role; without Assign Permission Sets the run stops at the assignment with a message that says what to grant."""
+    from conftest import run_ansible_playbook  # noqa: PLC0415 - the harness' runner, used as in the other suites
+
+    alias = "org2"
+    emulator.clear_faults()
+    tag = os.urandom(3).hex()
+    q = emulator.raw_query
+    perms = [p for p in AUTOMATION_PERMISSIONS if p != "PermissionsAssignPermissionSets"]
+    ps_id = emulator.raw(alias, "POST", "sobjects/PermissionSet", json=dict(
+        {"Name": "sfops_Automation_%s" % tag, "Label": "sfops Automation %s" % tag}, **dict((p, True) for p in perms))).json()["id"]
+    app_id = q(alias, "SELECT Id FROM ConnectedApplication WHERE Name = 'sfops Automation'")[0]["Id"]
+    emulator.raw(alias, "POST", "sobjects/SetupEntityAccess", json={"ParentId": ps_id, "SetupEntityId": app_id})
+    profile = q(alias, "SELECT Id FROM Profile WHERE Name = 'Minimum Access - Salesforce'")[0]["Id"]
+    username = "automation.%s@%s.sfemu.example" % (tag, alias)
+    user_id = emulator.raw(alias, "POST", "sobjects/User", json={
+        "Username": username, "LastName": "Automation", "Email": "automation@example.com", "Alias": "auto%s" % tag[:4],
+        "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+        "ProfileId": profile}).json()["id"]
+    emulator.raw(alias, "POST", "sobjects/PermissionSetAssignment", json={"AssigneeId": user_id, "PermissionSetId": ps_id})
+
+    hv = emulator.host_vars(alias)
+    hv.update({"sf_username": username, "integration_user_preset": "planhat",
+               "integration_user_username": "planhat.%s@%s.sfemu.example" % (tag, alias),
+               "integration_user_email": "ops@example.com",
+               "integration_user_permission_set_name": "Planhat_Integration_%s" % tag})
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"salesforce_orgs": {"hosts": {alias: hv}}}}}))
+
+    run = run_ansible_playbook(REPO / "playbooks/setup_integration.yml", inventory)
+    assert run.rc != 0
+    failed = [r for r in run.host_results(alias) if r.get("failed") and not r.get("ignore_errors")]
+    assert failed and "assignment" in failed[-1]["task"].lower(), [r["task"] for r in failed]
+    msg = failed[-1]["msg"]
+    assert "INSUFFICIENT_ACCESS" in msg and "Assign Permission Sets" in msg, msg
+
+    emulator.raw(alias, "PATCH", "sobjects/PermissionSet/%s" % ps_id, json={"PermissionsAssignPermissionSets": True})
+    run = run_ansible_playbook(REPO / "playbooks/setup_integration.yml", inventory)
+    assert run.rc == 0, run
+    user = q(alias, "SELECT Id, Profile.Name FROM User WHERE Username = '%s'" % hv["integration_user_username"])
+    assert len(user) == 1 and user[0]["Profile"]["Name"] == "Minimum Access - API Only Integrations"
+    assigned = q(alias, "SELECT PermissionSet.Name FROM PermissionSetAssignment WHERE AssigneeId = '%s' "
+                        "AND PermissionSet.IsOwnedByProfile = false" % user[0]["Id"])
+    assert [a["PermissionSet"]["Name"] for a in assigned] == [hv["integration_user_permission_set_name"]]

@@ -39,6 +39,7 @@ demo: venv
 	$(BIN)/python tools/demo.py
 
 bench: venv
+	$(BIN)/python -m pip install --quiet -r requirements/bench.txt
 	$(BIN)/python bench/run.py
 
 # ---------------------------------------------------------------------------------------------------------------

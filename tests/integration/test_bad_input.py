@@ -293,20 +293,39 @@ def check_failure(case, res, env, output):
     assert any(str(w).lower() in low for w in advice), "case %s: message says nothing of %s: %s" % (case["id"], advice, msg)
 
 
-@pytest.mark.parametrize("case", MODULE_CASES, ids=[c["id"] for c in MODULE_CASES])
-def test_module_input_refused(case, module_run, prepared):
+def problems_of(check, *args):
+    try:
+        check(*args)
+    except AssertionError as exc:
+        return str(exc).split("\nassert ")[0][:1500]
+    return None
+
+
+# One test per batch, not per case: under pytest-xdist, parametrized cases would be spread over the workers and each
+# worker would run the whole batch again. Every failing case is listed in the assertion message.
+def test_module_inputs_refused_cleanly(module_run, prepared):
+    """Every module case fails with what is wrong and what to do, no traceback, and nothing written to any org."""
     env = prepared[0]
-    run, dummy_stats, dummy_before, dummy_after = module_run
-    check_failure(case, module_result(run, case["id"]), env, run)
-
-
-def test_module_cases_wrote_nothing_and_printed_no_traceback(module_run):
     run, stats, before, after = module_run
+    problems = []
+    for case in MODULE_CASES:
+        problem = problems_of(check_failure, case, module_result(run, case["id"]), env, run)
+        if problem and case.get("known_issue"):
+            print("%s (known issue: %s): %s" % (case["id"], case["known_issue"], problem))
+        elif problem:
+            problems.append("%s: %s" % (case["id"], problem))
+        elif case.get("known_issue"):
+            problems.append("%s passes now: remove its known_issue" % case["id"])
     for marker in TRACEBACK_MARKERS:
-        assert marker not in run.stdout and marker not in run.stderr, marker
+        if marker in run.stdout or marker in run.stderr:
+            problems.append("%s in the output" % marker)
     for alias in ORGS:
-        assert writes(stats.get(alias, {})) == 0, (alias, stats.get(alias))
-        assert snapshot_diff(before[alias], after[alias]) == [], alias
+        if writes(stats.get(alias, {})):
+            problems.append("%s: write requests %s" % (alias, stats.get(alias)))
+        if snapshot_diff(before[alias], after[alias]):
+            problems.append("%s: org changed: %s" % (alias, snapshot_diff(before[alias], after[alias])))
+    print("%d module cases checked" % len(MODULE_CASES))
+    assert problems == [], "\n".join(problems)
 
 
 @pytest.fixture(scope="module")
@@ -336,13 +355,30 @@ def role_runs(emulator, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("case", ROLE_CASES, ids=[c["id"] for c in ROLE_CASES])
-def test_role_input_refused(case, role_runs):
-    env = {}
-    alias, run, stats, before, after = role_runs[case["id"]]
-    failed = [r for r in run.host_results(alias) if r.get("failed") and not r.get("ignore_errors")]
-    check_failure(case, failed[-1] if failed else None, env, run)
-    for marker in TRACEBACK_MARKERS:
-        assert marker not in run.stdout and marker not in run.stderr, marker
-    assert writes(stats) == 0, stats
-    assert snapshot_diff(before, after) == []
+def test_role_inputs_refused_cleanly(role_runs):
+    """Every role case fails with what is wrong and what to do, no traceback, and nothing written to its org."""
+    problems = []
+    known = []
+    for case in ROLE_CASES:
+        alias, run, stats, before, after = role_runs[case["id"]]
+        failed = [r for r in run.host_results(alias) if r.get("failed") and not r.get("ignore_errors")]
+        found = []
+        problem = problems_of(check_failure, case, failed[-1] if failed else None, {}, run)
+        if problem:
+            found.append(problem)
+        for marker in TRACEBACK_MARKERS:
+            if marker in run.stdout or marker in run.stderr:
+                found.append("%s in the output" % marker)
+        if writes(stats):
+            found.append("write requests %s" % stats)
+        if snapshot_diff(before, after):
+            found.append("org changed: %s" % snapshot_diff(before, after))
+        if case.get("known_issue"):
+            if found:
+                known.append("%s (known issue: %s): %s" % (case["id"], case["known_issue"], "; ".join(found)))
+            else:
+                problems.append("%s passes now: remove its known_issue" % case["id"])
+        else:
+            problems.extend("%s: %s" % (case["id"], f) for f in found)
+    print("%d role cases checked; known issues:\n%s" % (len(ROLE_CASES), "\n".join(known)))
+    assert problems == [], "\n".join(problems)

@@ -277,7 +277,6 @@ AUTOMATION_PERMISSIONS = ["PermissionsApiEnabled", "PermissionsViewSetup", "Perm
 def test_documented_automation_permissions_suffice(emulator, tmp_path):
     """A user with nothing but the permissions docs/security.md lists (on a minimum-access profile) runs the whole
     role; without Assign Permission Sets the run stops at the assignment with a message that says what to grant."""
-    from conftest import run_ansible_playbook  # noqa: PLC0415 - the harness' runner, used as in the other suites
 
     alias = "org2"
     emulator.clear_faults()
@@ -304,6 +303,18 @@ def test_documented_automation_permissions_suffice(emulator, tmp_path):
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"children": {"salesforce_orgs": {"hosts": {alias: hv}}}}}))
 
+    try:
+        check_automation_runs(emulator, alias, inventory, hv, ps_id)
+    finally:
+        # Leave no app access behind in the shared emulator (other suites count the app's permission sets).
+        for row in q(alias, "SELECT Id FROM SetupEntityAccess WHERE Parent.Name = '%s'" % hv["integration_user_permission_set_name"]):
+            emulator.raw(alias, "DELETE", "sobjects/SetupEntityAccess/%s" % row["Id"], expect_ok=False)
+
+
+def check_automation_runs(emulator, alias, inventory, hv, ps_id):
+    from conftest import run_ansible_playbook  # noqa: PLC0415
+
+    q = emulator.raw_query
     run = run_ansible_playbook(REPO / "playbooks/setup_integration.yml", inventory)
     assert run.rc != 0
     failed = [r for r in run.host_results(alias) if r.get("failed") and not r.get("ignore_errors")]

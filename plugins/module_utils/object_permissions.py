@@ -162,13 +162,24 @@ def run(module):
             result['diff'] = {'before': before, 'after': after}
         if not module.check_mode:
             module.step = 'writing permissions of permission set %s' % p['permission_set']
-            if updates:
-                client.collections_update(updates)
-            if creates:
-                client.collections_create(creates)
-            if deletes:
-                client.collections_delete(deletes)
+            _write(module, client, result, (('updated', updates, client.collections_update),
+                                            ('added', creates, client.collections_create),
+                                            ('removed', deletes, client.collections_delete)))
     return result
+
+
+def _write(module, client, result, batches):
+    """Send each batch (each is all-or-none on its own). When one is refused, the batches before it are already saved
+    in the org, so the failure reports them as applied and changed, never "changed: false" after a partial write."""
+    applied = {}
+    for key, rows, send in batches:
+        if not rows:
+            continue
+        try:
+            send(rows)
+        except SalesforceError as err:
+            module.fail_from(err, changed=bool(applied), applied=applied)
+        applied[key] = result[key]
 
 
 def _plan_object(obj, flags, current, parent_id, creates, updates, deletes, result, before, after):

@@ -162,6 +162,14 @@ implied:
   type: list
   elements: str
   sample: [Contact.read]
+applied:
+  description:
+    - When a write batch is refused, the batches sent before it, which Salesforce has already saved (each batch is
+      all-or-none on its own). Keys are C(updated), C(added), C(removed); the task then fails with C(changed=true)
+      if any batch was saved.
+  returned: failure while writing
+  type: dict
+  sample: {updated: [Contact]}
 '''
 
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import SalesforceModule

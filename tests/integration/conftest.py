@@ -284,6 +284,15 @@ def emulator(tmp_path_factory):
     emu.stop()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def seeded_orgs(emulator):
+    """Every test module starts from the seeded orgs: a suite must not depend on what another one left behind (an
+    extra permission set with access to an app, a user). Within a module, tests use their own random names."""
+    emulator.clear_faults()
+    emulator.reset()
+    yield
+
+
 @pytest.fixture
 def run_tasks(emulator, tmp_path):
     """Run a list of tasks against one org; connection options come through module_defaults, like a user sets them."""

@@ -481,9 +481,5 @@ def test_partial_batch_failure_is_reported_truthfully(emulator, run_tasks):
     assert "Health_Score__c" not in after
     reported = json.dumps(dict((k, v) for k, v in result.items() if k not in ("invocation", "msg", "records", "task")))
     untold = [name for name in applied if not (name in reported or name in msg.replace("Health_Score__c", ""))]
-    if bool(result.get("changed")) != bool(applied) or untold:
-        # Known issue (docs/security.md, Known limits): sf_object_permission applies its updates before its creates
-        # and does not report them when a create is refused. Reported as xfail while it lasts; this test passes
-        # (and this branch goes) once the module reports what it applied.
-        pytest.xfail("applied %s but the failed result says changed=%s and does not name %s"
-                     % (applied, result.get("changed"), untold))
+    assert bool(result.get("changed")) == bool(applied), "applied %s but changed=%s" % (applied, result.get("changed"))
+    assert not untold, "applied %s but the failed result does not name %s" % (applied, untold)

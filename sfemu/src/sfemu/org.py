@@ -915,11 +915,15 @@ class Org:
                     raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION",
                                    f"Permission Read {child.name} depends on permission(s): Read {master}", [])
 
-    def _object_perm(self, parent_id, sobject):
-        for r in self._tables.get("ObjectPermissions", {}).values():
-            if r.get("ParentId") == parent_id and r.get("SobjectType") == sobject:
+    def _perm_row(self, table, parent_id, key, value):
+        """The ObjectPermissions/FieldPermissions row of a permission set for one object or field, or None."""
+        for r in self._tables.get(table, {}).values():
+            if r.get("ParentId") == parent_id and r.get(key) == value:
                 return r
         return None
+
+    def _object_perm(self, parent_id, sobject):
+        return self._perm_row("ObjectPermissions", parent_id, "SobjectType", sobject)
 
     def _check_create_ObjectPermissions(self, row, version, user_id):
         self._parent_ps_writable(row["ParentId"])
@@ -999,10 +1003,7 @@ class Org:
                            f"Permission Edit {row['Field']} depends on permission(s): Read {row['Field']}", [])
 
     def _field_perm(self, parent_id, field):
-        for r in self._tables.get("FieldPermissions", {}).values():
-            if r.get("ParentId") == parent_id and r.get("Field") == field:
-                return r
-        return None
+        return self._perm_row("FieldPermissions", parent_id, "Field", field)
 
     def _check_create_FieldPermissions(self, row, version, user_id):
         self._parent_ps_writable(row["ParentId"])

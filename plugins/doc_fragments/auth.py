@@ -17,7 +17,8 @@ options:
         The token is requested from O(instance_url) (My Domain) when set, otherwise from O(login_url).
       - V(refresh_token) exchanges O(refresh_token) (and O(client_secret) when the app requires it).
       - V(access_token) uses a token obtained earlier, for example by M(sfops.salesforce.sf_login); needs
-        O(instance_url). It cannot log in again when the token expires.
+        O(instance_url). It cannot log in again when the token expires; to survive that, keep the login method
+        instead and pass the token in O(access_token) (see there).
       - V(password) is the username-password flow; Salesforce discourages it and blocks it in new orgs.
       - If not set, the value of the E(SF_AUTH_METHOD) environment variable is used.
     type: str
@@ -70,6 +71,10 @@ options:
   access_token:
     description:
       - Access token for O(auth_method=access_token), for example RV(sfops.salesforce.sf_login#module:access_token).
+      - With a method that can log in (V(jwt_bearer), V(client_credentials), V(refresh_token), V(password)) and
+        O(instance_url) also set, the module starts with this token (no token request) and, if Salesforce answers
+        C(INVALID_SESSION_ID) because it expired or was revoked, logs in once with that method and its credentials,
+        which must then be set too. Without O(instance_url) the token is ignored for those methods.
       - If not set, the value of the E(SF_ACCESS_TOKEN) environment variable is used.
     type: str
   refresh_token:

@@ -18,6 +18,8 @@ from ansible.module_utils.basic import env_fallback
 from .errors import AuthError, InputError, SalesforceError
 
 AUTH_METHODS = ('jwt_bearer', 'client_credentials', 'refresh_token', 'access_token', 'password')
+# The methods that can obtain a new token on their own (every one but access_token).
+LOGIN_METHODS = ('jwt_bearer', 'client_credentials', 'refresh_token', 'password')
 DEFAULT_LOGIN_URL = 'https://login.salesforce.com'
 DEFAULT_API_VERSION = '67.0'
 # Salesforce accepts a JWT whose exp is at most 3 minutes ahead (Help: remoteaccess_oauth_jwt_flow).
@@ -188,15 +190,38 @@ def parse_token_error(status, payload):
     return AuthError(status, 'HTTP_%s' % status, 'The token endpoint answered HTTP %s without an OAuth error body (wrong login_url?).' % status)
 
 
-def authenticate(params, http):
-    """Run the configured flow once and return a ``Session``.
+def given_session(params):
+    """The session of a token given in ``access_token`` + ``instance_url`` alongside a login method, or None.
+
+    Such a token (for example sf_login's, passed on to later tasks) is used first, without a token request; because
+    the login method and its credentials are there too, the client may log in once more when Salesforce answers
+    INVALID_SESSION_ID (``can_reauthenticate=True``).  Without ``instance_url`` the token is ignored and the method
+    logs in as before (a token alone does not say which host it belongs to).
+    """
+    method = params.get('auth_method') or 'jwt_bearer'
+    if method not in LOGIN_METHODS or not params.get('access_token') or not params.get('instance_url'):
+        return None
+    return Session(params['instance_url'], params['access_token'], normalise_api_version(params.get('api_version')),
+                   can_reauthenticate=True)
+
+
+def authenticate(params, http, use_given_token=True):
+    """Return a ``Session``: the given token, or the configured flow run once.
 
     :param http: callable ``http(url, form) -> (status, decoded JSON or None)`` performing the POST.
+    :param use_given_token: with a login method, start from ``access_token`` + ``instance_url`` when both are
+        given (no token request); the client passes False for the re-login after INVALID_SESSION_ID, so that a
+        refused token is never used again.  ``auth_method=access_token`` always uses the given token (and cannot
+        log in again).
     """
     method = params.get('auth_method') or 'jwt_bearer'
     api_version = normalise_api_version(params.get('api_version'))
     if method == 'access_token':
         return Session(params['instance_url'], params['access_token'], api_version, can_reauthenticate=False)
+    if use_given_token:
+        given = given_session(params)
+        if given is not None:
+            return given
     url, form = token_request(params)
     status, payload = http(url, form)
     if status != 200 or not isinstance(payload, dict) or not payload.get('access_token'):

@@ -144,6 +144,7 @@ class SalesforceClient(object):
         # retries/backoff come from the module params; sleep goes through self.sleep so tests can replace it.
         self.policy = RetryPolicy.from_params(params, sleep=self._sleep)
         self.session = None
+        self._given_token_used = False  # see login()
         self.api_requests = 0
         self.token_requests = 0
         self.calls = []  # (method, resource) of every API request, for tests and the benchmark
@@ -213,9 +214,16 @@ class SalesforceClient(object):
         return self.policy.call(send, idempotent=True, what=what)
 
     def login(self):
-        """Authenticate (once) and return the ``auth.Session``."""
+        """Authenticate (once) and return the ``auth.Session``.
+
+        A token given with a login method (``access_token`` + ``instance_url``, e.g. sf_login's) is used first,
+        without a token request; once a session has been dropped (``_relogin`` or metadata.py after
+        INVALID_SESSION_ID) the next call logs in with the method, never with the given token again.
+        """
         if self.session is None:
-            self.session = authenticate(self.params, self._post_token)
+            self.session = authenticate(self.params, self._post_token, use_given_token=not self._given_token_used)
+            self._given_token_used = True
+            # Every token, given or obtained here, is masked in the module's output (no_log_values).
             self.register_secret(self.session.access_token)
         return self.session
 

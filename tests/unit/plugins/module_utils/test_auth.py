@@ -146,3 +146,71 @@ def test_http_instance_url_from_token_refused():
         return 200, {'access_token': 'T', 'instance_url': 'http://plain.example'}
     with pytest.raises(InputError):
         auth.authenticate(params(auth_method='client_credentials', client_id='C', client_secret='S'), http)
+
+
+# --- a given token with a login method (issue #7: the role passes sf_login's token and keeps the login method) -------
+def _no_http(url, form):
+    raise AssertionError('no token request expected')
+
+
+@pytest.mark.parametrize('method, creds', [
+    ('jwt_bearer', dict(client_id='C', username='u', private_key='PEM')),
+    ('client_credentials', dict(client_id='C', client_secret='S')),
+    ('refresh_token', dict(client_id='C', refresh_token='R')),
+    ('password', dict(client_id='C', client_secret='S', username='u', password='P')),
+])
+def test_given_token_with_login_method_is_used_first_and_may_log_in_again(method, creds):
+    p = params(auth_method=method, access_token='GIVEN', instance_url='https://i.example/', **creds)
+    auth.validate(p)
+    session = auth.authenticate(p, _no_http)
+    assert (session.access_token, session.instance_url) == ('GIVEN', 'https://i.example')
+    assert session.can_reauthenticate is True
+    assert session.api_version == '67.0'
+
+
+def test_given_token_not_used_for_the_relogin():
+    posts = []
+
+    def http(url, form):
+        posts.append((url, form))
+        return 200, {'access_token': 'NEW', 'instance_url': 'https://i.example', 'id': 'https://login.salesforce.com/id/00DA/005B'}
+    p = params(auth_method='password', access_token='GIVEN', instance_url='https://i.example', client_id='C', client_secret='S',
+               username='u', password='P')
+    session = auth.authenticate(p, http, use_given_token=False)
+    assert session.access_token == 'NEW' and session.can_reauthenticate is True
+    assert len(posts) == 1 and posts[0][1]['grant_type'] == 'password'
+
+
+def test_given_token_without_instance_url_is_ignored_by_a_login_method():
+    posts = []
+
+    def http(url, form):
+        posts.append(form)
+        return 200, {'access_token': 'NEW', 'instance_url': 'https://i.example'}
+    p = params(auth_method='client_credentials', access_token='GIVEN', client_id='C', client_secret='S')
+    assert auth.given_session(p) is None
+    assert auth.authenticate(p, http).access_token == 'NEW' and len(posts) == 1
+
+
+def test_access_token_method_never_reauthenticates_even_with_credentials():
+    p = params(auth_method='access_token', access_token='T', instance_url='https://i.example', client_id='C', client_secret='S',
+               username='u', password='P')
+    assert auth.given_session(p) is None
+    session = auth.authenticate(p, _no_http)
+    assert session.access_token == 'T' and session.can_reauthenticate is False
+
+
+@pytest.mark.parametrize('method, creds, missing', [
+    ('jwt_bearer', dict(client_id='C', username='u'), ['private_key or private_key_file']),
+    ('jwt_bearer', dict(private_key='PEM'), ['client_id', 'username']),
+    ('client_credentials', dict(client_id='C'), ['client_secret']),
+    ('refresh_token', dict(client_id='C'), ['refresh_token']),
+    ('password', dict(client_id='C', client_secret='S', username='u'), ['password']),
+])
+def test_given_token_does_not_excuse_missing_login_credentials(method, creds, missing):
+    """The token alone could serve the first requests, but the re-login it may need could not: fail before any request."""
+    with pytest.raises(InputError) as exc:
+        auth.validate(params(auth_method=method, access_token='GIVEN', instance_url='https://i.example', **creds))
+    for name in missing:
+        assert name in exc.value.message
+    assert 'GIVEN' not in exc.value.message + (exc.value.hint or '')

@@ -25,6 +25,7 @@ class Script(object):
         self.tokens = list(tokens or [TOKEN])
         self.sent = []
         self.token_posts = 0
+        self.forms = []
         self.verify = []
 
     def request(self, method, url, params=None, data=None, headers=None, timeout=None, verify=None):
@@ -38,6 +39,7 @@ class Script(object):
     def post(self, url, data=None, timeout=None, verify=None):
         self.verify.append(verify)
         self.token_posts += 1
+        self.forms.append(dict(data or {}))
         return Resp(200, self.tokens.pop(0) if len(self.tokens) > 1 else self.tokens[0])
 
 
@@ -256,3 +258,84 @@ def test_lost_create_partially_found_fails():
     with pytest.raises(SalesforceError) as exc:
         client.collections_create(rows)
     assert exc.value.error_code == 'OUTCOME_UNKNOWN'
+
+
+# --- a given token with a login method (issue #7) ---------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def rsa_pem():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def _login_method(name, rsa_pem):
+    """Options of a login method plus the token an earlier sf_login returned."""
+    given = dict(access_token='GIVEN', instance_url='https://i.example')
+    if name == 'jwt_bearer':
+        return dict(given, auth_method='jwt_bearer', client_id='C', username='admin@x.example', private_key=rsa_pem,
+                    client_secret=None), 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+    return dict(given, auth_method='password', client_id='C', client_secret='S', username='admin@x.example',
+                password='P'), 'password'
+
+
+@pytest.mark.parametrize('method', ['jwt_bearer', 'password'])
+def test_given_token_first_then_one_relogin_on_invalid_session(method, rsa_pem):
+    params, grant = _login_method(method, rsa_pem)
+    client, script = make([Resp(200, {'a': 1}), Resp(200, {'b': 2}), err(401, 'INVALID_SESSION_ID'), Resp(200, {'c': 3}),
+                           Resp(200, {'d': 4})], **params)
+    # The token is used as given: no token request while it is accepted.
+    assert client.get('one') == {'a': 1} and client.get('two') == {'b': 2}
+    assert script.token_posts == 0 and client.token_requests == 0
+    # Revoked: one new login with the method, the request is sent again with the new token, and the run goes on.
+    assert client.get('three') == {'c': 3}
+    assert script.token_posts == 1 and client.token_requests == 1
+    assert script.forms[0]['grant_type'] == grant
+    assert client.get('four') == {'d': 4}
+    bearers = [sent[4]['Authorization'] for sent in script.sent]
+    assert bearers == ['Bearer GIVEN'] * 3 + ['Bearer TOKEN-1'] * 2
+    assert 'GIVEN' in registered and 'TOKEN-1' in registered  # both masked in the module's output
+    assert client.api_requests == 5 and client.policy.log[0][0] == retry.RELOGIN
+
+
+@pytest.mark.parametrize('method', ['jwt_bearer', 'password'])
+def test_given_token_relogin_happens_once_per_request(method, rsa_pem):
+    params, _grant = _login_method(method, rsa_pem)
+    client, script = make([err(401, 'INVALID_SESSION_ID'), err(401, 'INVALID_SESSION_ID')], **params)
+    with pytest.raises(SalesforceError) as exc:
+        client.get('x')
+    assert exc.value.error_code == 'INVALID_SESSION_ID'
+    assert script.token_posts == 1 and len(script.sent) == 2
+
+
+def test_given_token_dropped_session_logs_in_with_the_method_not_the_token(rsa_pem):
+    """What metadata.py does after a SOAP INVALID_SESSION_ID: drop the session, log in again."""
+    params, grant = _login_method('password', rsa_pem)
+    client, script = make([], **params)
+    assert client.login().access_token == 'GIVEN' and client.login().can_reauthenticate is True
+    client.session = None
+    assert client.login().access_token == 'TOKEN-1'
+    assert script.token_posts == 1 and script.forms[0]['grant_type'] == grant
+
+
+def test_given_token_refused_relogin_is_an_auth_error_without_secrets(rsa_pem):
+    params, _grant = _login_method('password', rsa_pem)
+    params.update(access_token='GIVEN-SECRET-TOKEN', client_secret='CLIENT-SECRET-VALUE', password='PASSWORD-VALUE')
+    client, script = make([err(401, 'INVALID_SESSION_ID')], **params)
+    client.http.post = lambda url, data=None, timeout=None, verify=None: Resp(400, {'error': 'invalid_grant',
+                                                                                    'error_description': 'authentication failure'})
+    with pytest.raises(SalesforceError) as exc:
+        client.get('x')
+    assert exc.value.error_code == 'invalid_grant' and len(script.sent) == 1
+    text = '%s %s' % (exc.value, exc.value.message)
+    for secret in ('GIVEN-SECRET-TOKEN', 'CLIENT-SECRET-VALUE', 'PASSWORD-VALUE'):
+        assert secret not in text
+
+
+def test_access_token_method_still_fails_clearly_on_invalid_session():
+    client, script = make([err(401, 'INVALID_SESSION_ID', 'Session expired or invalid')], auth_method='access_token',
+                          access_token='GIVEN', instance_url='https://i.example', client_id='C', client_secret='S')
+    with pytest.raises(SalesforceError) as exc:
+        client.get('x')
+    assert exc.value.error_code == 'INVALID_SESSION_ID' and exc.value.status == 401
+    assert script.token_posts == 0 and len(script.sent) == 1 and client.policy.log == []

@@ -57,3 +57,19 @@ attributes:
     membership:
       - sfops.salesforce.salesforce
 '''
+
+    # Every module has an action plugin of the same name (plugins/plugin_utils/in_process.py).
+    ACTION = r'''
+options: {}
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - With C(ansible_connection=local) (an org as an inventory host, or C(delegate_to=localhost)), the action plugin
+        runs the module's code in the controller's Ansible worker instead of starting a module process. The result is
+        the same; each task saves the start of a Python process.
+      - The module process runs instead for any other connection, with C(become), with a task C(environment), with
+        C(async), when the controller's Python lacks C(requests) (or C(PyJWT) for O(auth_method=jwt_bearer)), or when
+        the variable C(sfops_salesforce_in_process) is V(false).
+'''

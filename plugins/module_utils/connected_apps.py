@@ -17,6 +17,7 @@ Channels (docs/connected-apps.md has the sources):
 import re
 
 from .client import soql_in, soql_quote
+from .module import ModuleSpec
 from .errors import InputError, SalesforceError
 from .metadata import MetadataClient, child_text, q, set_child
 from .planning import did_you_mean, reconcile
@@ -321,3 +322,18 @@ class ConnectedAppPolicy(object):
             'permission_sets': after.get('permission_sets', []),
         }
         return result
+
+
+SPEC = ModuleSpec(
+    'sf_connected_app_policy',
+    argument_spec=dict(
+        name=dict(type='str', required=True),
+        permitted_users=dict(type='str', choices=['admin_approved', 'all_self_authorize']),
+        ip_relaxation=dict(type='str', choices=['enforce', 'bypass_2fa', 'bypass', 'enforce_relax_refresh']),
+        refresh_token_policy=dict(type='str', no_log=False),
+        permission_sets=dict(type='list', elements='str'),
+        purge_permission_sets=dict(type='bool', default=False),
+        require_installed=dict(type='bool', default=True),
+    ),
+    run=lambda task: ConnectedAppPolicy(task).run(),
+)

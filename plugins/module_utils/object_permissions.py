@@ -13,6 +13,7 @@ ObjectPermissions row by itself, and FieldPermissions needs read at minimum, so 
 """
 
 from .client import soql_quote
+from .module import ModuleSpec
 from .errors import InputError, SalesforceError
 from .permissions import (FIELD_LEVELS, OBJECT_FLAGS, check_field, field_level, field_row_fields, object_closure, object_row_fields,
                           object_row_flags, picklist_values)
@@ -237,3 +238,24 @@ def _after_state(cur_obj, cur_fld, after):
             merged.update(value)
             objects[key] = merged
     return objects, fields
+
+
+SPEC = ModuleSpec(
+    'sf_object_permission',
+    argument_spec=dict(
+        permission_set=dict(type='str', required=True),
+        objects=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True),
+            read=dict(type='bool', default=False),
+            create=dict(type='bool', default=False),
+            edit=dict(type='bool', default=False),
+            delete=dict(type='bool', default=False),
+            view_all=dict(type='bool', default=False),
+            modify_all=dict(type='bool', default=False),
+            fields=dict(type='dict', default={}),
+        )),
+        purge_objects=dict(type='bool', default=False),
+        purge_fields=dict(type='bool', default=False),
+    ),
+    run=run,
+)

@@ -12,6 +12,7 @@ queries over slices of the Permissions* fields (a single 400-field SELECT would 
 """
 
 from .client import soql_in
+from .module import ModuleSpec
 from .permissions import PREFIX, field_level, object_row_flags, strip_prefix
 from .object_permissions import FIELD_FIELDS, OBJ_FIELDS
 
@@ -172,3 +173,21 @@ def _connected_apps(params, res):
         app['oauth_users'].sort(key=str)
         app['permission_sets'].sort(key=str)
     return out
+
+
+def run(task):
+    """sf_org_info: read what was asked for; never writes."""
+    task.step = 'reading the org'
+    return dict(changed=False, org=gather_facts(task.client, task.params))
+
+
+SPEC = ModuleSpec(
+    'sf_org_info',
+    argument_spec=dict(
+        gather=dict(type='list', elements='str', choices=list(GATHER), default=list(DEFAULT_GATHER)),
+        usernames=dict(type='list', elements='str'),
+        permission_set_names=dict(type='list', elements='str'),
+        connected_app_names=dict(type='list', elements='str'),
+    ),
+    run=run,
+)

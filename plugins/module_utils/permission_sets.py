@@ -14,6 +14,7 @@ SOQL).  If the composite reference is not honoured the record is fetched with on
 import re
 
 from .client import soql_quote
+from .module import ModuleSpec
 from .errors import InputError, SalesforceError
 from .permissions import PREFIX, SystemPermissionCatalog, strip_prefix
 from .planning import did_you_mean
@@ -223,3 +224,19 @@ def _absent(module, state, before, result):
         module.step = 'deleting permission set %s' % p['name']
         module.client.delete('PermissionSet', state.row['Id'])
     return result
+
+
+SPEC = ModuleSpec(
+    'sf_permission_set',
+    argument_spec=dict(
+        name=dict(type='str', required=True),
+        label=dict(type='str'),
+        description=dict(type='str'),
+        license=dict(type='str'),
+        system_permissions=dict(type='list', elements='str'),
+        purge_system_permissions=dict(type='bool', default=False),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        remove_assignments=dict(type='bool', default=False),
+    ),
+    run=run,
+)

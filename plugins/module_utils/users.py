@@ -23,9 +23,11 @@ import secrets
 import string
 from urllib.parse import quote
 
-from .client import SalesforceClient, soql_quote
+from ansible.module_utils.basic import env_fallback
+
+from .client import soql_quote
 from .errors import InputError, SalesforceError
-from .module import SalesforceModule
+from .module import ModuleSpec
 from .planning import did_you_mean
 
 INTEGRATION_PROFILE = 'Minimum Access - API Only Integrations'
@@ -183,24 +185,18 @@ def map_error(err):
     return err
 
 
-class UserModule(SalesforceModule):
-    """sf_user's module: its ``username`` option is the managed user, so the login user comes from ``login_username``."""
+def check_login_username(params):
+    """sf_user's ``username`` option is the managed user, so a flow that logs in as a user needs ``login_username``."""
+    if params.get('auth_method') in ('jwt_bearer', 'password') and not params.get('login_username'):
+        raise InputError('auth_method=%s needs login_username (sf_user uses username for the user it manages).'
+                         % params.get('auth_method'),
+                         hint='Set login_username (or SF_USERNAME) to the admin to log in as, or log in first with '
+                              'sfops.salesforce.sf_login and use auth_method=access_token.')
 
-    def __init__(self, argument_spec=None, **kwargs):
-        super().__init__(argument_spec=argument_spec, **kwargs)
-        if self.params.get('auth_method') in ('jwt_bearer', 'password') and not self.params.get('login_username'):
-            self.fail_from(InputError('auth_method=%s needs login_username (sf_user uses username for the user it manages).'
-                                      % self.params.get('auth_method'),
-                                      hint='Set login_username (or SF_USERNAME) to the admin to log in as, or log in first with '
-                                           'sfops.salesforce.sf_login and use auth_method=access_token.'),
-                           step='checking the connection options')
 
-    @property
-    def client(self):
-        if self._client is None:
-            self._client = SalesforceClient(dict(self.params, username=self.params.get('login_username')),
-                                            register_secret=self.no_log_values.add)
-        return self._client
+def login_params(params):
+    """The client logs in as ``login_username``, never as the managed ``username``."""
+    return dict(params, username=params.get('login_username'))
 
 
 def first_real_error(answer):
@@ -420,3 +416,32 @@ class UserTask(object):
         self.module.step = 'reading user %s back' % self.params['username']
         st = read_state(self.client, self.params['username'], False)
         return user_view(st['user'], st['login'], [r['PermissionSetLicenseId'] for r in st['psla']], st['psls'])
+
+
+SPEC = ModuleSpec(
+    'sf_user',
+    argument_spec=dict(
+        # No SF_USERNAME fallback here: that variable names the login user, never the user to manage.
+        username=dict(type='str', required=True, no_log=False),
+        login_username=dict(type='str', no_log=False, fallback=(env_fallback, ['SF_USERNAME'])),
+        email=dict(type='str'),
+        first_name=dict(type='str'),
+        last_name=dict(type='str'),
+        alias=dict(type='str'),
+        profile=dict(type='str'),
+        time_zone=dict(type='str'),
+        locale=dict(type='str'),
+        language=dict(type='str'),
+        email_encoding=dict(type='str'),
+        is_active=dict(type='bool'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        frozen=dict(type='bool'),
+        integration_user=dict(type='bool', default=False),
+        permission_set_licenses=dict(type='list', elements='str'),
+        reset_password=dict(type='bool', default=False, no_log=False),
+        send_email=dict(type='bool', default=False),
+    ),
+    run=lambda task: UserTask(task).run(),
+    client_params=login_params,
+    check=check_login_username,
+)

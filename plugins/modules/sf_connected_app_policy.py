@@ -95,6 +95,7 @@ extends_documentation_fragment:
   - sfops.salesforce.auth
   - sfops.salesforce.attributes
   - sfops.salesforce.attributes.action_group
+  - sfops.salesforce.attributes.action
 '''
 
 EXAMPLES = r'''
@@ -178,21 +179,12 @@ removed_permission_sets:
   sample: []
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.connected_apps import ConnectedAppPolicy
-from ansible_collections.sfops.salesforce.plugins.module_utils.module import SalesforceModule
+from ansible_collections.sfops.salesforce.plugins.module_utils.connected_apps import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 
 def main():
-    module = SalesforceModule(argument_spec=dict(
-        name=dict(type='str', required=True),
-        permitted_users=dict(type='str', choices=['admin_approved', 'all_self_authorize']),
-        ip_relaxation=dict(type='str', choices=['enforce', 'bypass_2fa', 'bypass', 'enforce_relax_refresh']),
-        refresh_token_policy=dict(type='str', no_log=False),
-        permission_sets=dict(type='list', elements='str'),
-        purge_permission_sets=dict(type='bool', default=False),
-        require_installed=dict(type='bool', default=True),
-    ))
-    module.execute(lambda m: ConnectedAppPolicy(m).run())
+    run_module(SPEC)
 
 
 if __name__ == '__main__':

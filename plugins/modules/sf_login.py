@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - sfops.salesforce.auth
   - sfops.salesforce.attributes.info_module
   - sfops.salesforce.attributes.action_group
+  - sfops.salesforce.attributes.action
 '''
 
 EXAMPLES = r'''
@@ -78,32 +79,12 @@ user_id:
   sample: 0055g00000ABCDEAA2
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.errors import SalesforceError
-from ansible_collections.sfops.salesforce.plugins.module_utils.module import SalesforceModule
-
-
-def run(module):
-    client = module.client
-    module.step = 'logging in with auth_method=%s' % module.params['auth_method']
-    session = client.login()
-    org_id, user_id = session.org_id, session.user_id
-    if module.params['auth_method'] == 'access_token':
-        # No token response to read the ids from: ask who the token belongs to (also proves it is valid).
-        try:
-            info = client.get('/services/oauth2/userinfo') or {}
-        except SalesforceError as err:
-            if err.status not in (401, 403):
-                raise
-            # userinfo answers a plain "Bad_OAuth_Token"; report it as the REST API would, with its hint.
-            raise SalesforceError(err.status, 'INVALID_SESSION_ID', 'The access token was refused (%s).' % err.message)
-        org_id, user_id = info.get('organization_id'), info.get('user_id')
-    return dict(changed=False, instance_url=session.instance_url, access_token=session.access_token,
-                api_version=session.api_version, org_id=org_id, user_id=user_id)
+from ansible_collections.sfops.salesforce.plugins.module_utils.login import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 
 def main():
-    module = SalesforceModule(argument_spec={}, register_tokens=False)
-    module.execute(run)
+    run_module(SPEC)
 
 
 if __name__ == '__main__':

@@ -95,6 +95,7 @@ extends_documentation_fragment:
   - sfops.salesforce.auth
   - sfops.salesforce.attributes
   - sfops.salesforce.attributes.action_group
+  - sfops.salesforce.attributes.action
 '''
 
 EXAMPLES = r'''
@@ -172,27 +173,12 @@ applied:
   sample: {updated: [Contact]}
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.module import SalesforceModule
-from ansible_collections.sfops.salesforce.plugins.module_utils.object_permissions import run
+from ansible_collections.sfops.salesforce.plugins.module_utils.object_permissions import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 
 def main():
-    module = SalesforceModule(argument_spec=dict(
-        permission_set=dict(type='str', required=True),
-        objects=dict(type='list', elements='dict', default=[], options=dict(
-            name=dict(type='str', required=True),
-            read=dict(type='bool', default=False),
-            create=dict(type='bool', default=False),
-            edit=dict(type='bool', default=False),
-            delete=dict(type='bool', default=False),
-            view_all=dict(type='bool', default=False),
-            modify_all=dict(type='bool', default=False),
-            fields=dict(type='dict', default={}),
-        )),
-        purge_objects=dict(type='bool', default=False),
-        purge_fields=dict(type='bool', default=False),
-    ))
-    module.execute(run)
+    run_module(SPEC)
 
 
 if __name__ == '__main__':

@@ -50,6 +50,7 @@ extends_documentation_fragment:
   - sfops.salesforce.auth
   - sfops.salesforce.attributes.info_module
   - sfops.salesforce.attributes.action_group
+  - sfops.salesforce.attributes.action
 '''
 
 EXAMPLES = r'''
@@ -122,23 +123,12 @@ org:
       returned: when V(connected_apps) is gathered
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.module import SalesforceModule
-from ansible_collections.sfops.salesforce.plugins.module_utils.org_info import DEFAULT_GATHER, GATHER, gather_facts
-
-
-def run(module):
-    module.step = 'reading the org'
-    return dict(changed=False, org=gather_facts(module.client, module.params))
+from ansible_collections.sfops.salesforce.plugins.module_utils.org_info import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 
 def main():
-    module = SalesforceModule(argument_spec=dict(
-        gather=dict(type='list', elements='str', choices=list(GATHER), default=list(DEFAULT_GATHER)),
-        usernames=dict(type='list', elements='str'),
-        permission_set_names=dict(type='list', elements='str'),
-        connected_app_names=dict(type='list', elements='str'),
-    ))
-    module.execute(run)
+    run_module(SPEC)
 
 
 if __name__ == '__main__':

@@ -80,6 +80,7 @@ extends_documentation_fragment:
   - sfops.salesforce.auth
   - sfops.salesforce.attributes
   - sfops.salesforce.attributes.action_group
+  - sfops.salesforce.attributes.action
 '''
 
 EXAMPLES = r'''
@@ -188,22 +189,12 @@ removed_assignments:
   sample: 0
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.module import SalesforceModule
-from ansible_collections.sfops.salesforce.plugins.module_utils.permission_sets import run
+from ansible_collections.sfops.salesforce.plugins.module_utils.permission_sets import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 
 def main():
-    module = SalesforceModule(argument_spec=dict(
-        name=dict(type='str', required=True),
-        label=dict(type='str'),
-        description=dict(type='str'),
-        license=dict(type='str'),
-        system_permissions=dict(type='list', elements='str'),
-        purge_system_permissions=dict(type='bool', default=False),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        remove_assignments=dict(type='bool', default=False),
-    ))
-    module.execute(run)
+    run_module(SPEC)
 
 
 if __name__ == '__main__':

@@ -149,6 +149,7 @@ extends_documentation_fragment:
   - sfops.salesforce.auth
   - sfops.salesforce.attributes
   - sfops.salesforce.attributes.action_group
+  - sfops.salesforce.attributes.action
 '''
 
 EXAMPLES = r'''
@@ -272,34 +273,12 @@ password:
   sample: null
 '''
 
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.sfops.salesforce.plugins.module_utils.users import UserModule, UserTask
+from ansible_collections.sfops.salesforce.plugins.module_utils.users import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 
 def main():
-    module = UserModule(argument_spec=dict(
-        # No SF_USERNAME fallback here: that variable names the login user, never the user to manage.
-        username=dict(type='str', required=True, no_log=False),
-        login_username=dict(type='str', no_log=False, fallback=(env_fallback, ['SF_USERNAME'])),
-        email=dict(type='str'),
-        first_name=dict(type='str'),
-        last_name=dict(type='str'),
-        alias=dict(type='str'),
-        profile=dict(type='str'),
-        time_zone=dict(type='str'),
-        locale=dict(type='str'),
-        language=dict(type='str'),
-        email_encoding=dict(type='str'),
-        is_active=dict(type='bool'),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        frozen=dict(type='bool'),
-        integration_user=dict(type='bool', default=False),
-        permission_set_licenses=dict(type='list', elements='str'),
-        reset_password=dict(type='bool', default=False, no_log=False),
-        send_email=dict(type='bool', default=False),
-    ))
-    module.execute(lambda m: UserTask(m).run())
+    run_module(SPEC)
 
 
 if __name__ == '__main__':

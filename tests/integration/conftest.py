@@ -297,7 +297,7 @@ def seeded_orgs(emulator):
 def run_tasks(emulator, tmp_path):
     """Run a list of tasks against one org; connection options come through module_defaults, like a user sets them."""
 
-    def _run(tasks, alias="org1", check=False, diff=True, auth="jwt_bearer", extra_vars=None, env=None):
+    def _run(tasks, alias="org1", check=False, diff=True, auth="jwt_bearer", extra_vars=None, env=None, extra_args=()):
         play = [{
             "name": "integration test",
             "hosts": alias,
@@ -308,7 +308,8 @@ def run_tasks(emulator, tmp_path):
         playbook = tmp_path / "play.yml"
         playbook.write_text(yaml.safe_dump(play, sort_keys=False))
         inventory = emulator.inventory([alias], auth, path=tmp_path / "inventory.yml")
-        result = run_ansible_playbook(playbook, inventory, check=check, diff=diff, extra_vars=extra_vars, env=env)
+        result = run_ansible_playbook(playbook, inventory, check=check, diff=diff, extra_vars=extra_vars, env=env,
+                                      extra_args=extra_args)
         result.results = result.host_results(alias)
         return result
 

@@ -125,6 +125,10 @@ def runs(emulator, tmp_path_factory):
     r = Runs(emulator, pdd)
     vault = "--vault-password-file %s" % vault_password
     r.run("apply", "playbooks/setup_integration.yml", "-vvvv --diff %s" % vault)
+    # The same converged run as module processes (the other path, see plugins/plugin_utils/in_process.py): at -vvvv
+    # Ansible prints each module's invocation, which must show every secret option censored.
+    r.run("apply-module-process", "playbooks/setup_integration.yml", "-vvvv --diff %s" % vault,
+          extravars={"sfops_salesforce_in_process": False})
     # Drift by hand, so the check-mode run and its drift report carry real diffs.
     ps = emulator.raw_query("org1", "SELECT Id FROM PermissionSet WHERE Name = 'Planhat_Integration'")
     if ps:
@@ -178,9 +182,13 @@ def check_the_runs_did_what_they_should(runs):
     assert any(e["event_data"].get("res", {}).get("changed") for e in diffs)
     assert list(runs.report_dir.glob("drift-report.*")), "no drift report written"
     assert runs.results["wrong-secret"].rc != 0
-    # -vvvv really was on: module invocations are printed.
+    assert runs.results["apply-module-process"].rc == 0, runs.results["apply-module-process"].stdout.read()[-5000:]
+    # -vvvv really was on, on both paths: in the controller worker, and as module processes (whose invocations,
+    # with the secret options censored, are printed).
     stdout = (runs.pdd / "artifacts" / "apply" / "stdout").read_text()
-    assert "ESTABLISH LOCAL CONNECTION" in stdout or "<org1> EXEC" in stdout
+    assert "sfops.salesforce.sf_user runs in the controller worker" in stdout
+    stdout = (runs.pdd / "artifacts" / "apply-module-process" / "stdout").read_text()
+    assert "AnsiballZ_sf_user.py" in stdout and "<org1> EXEC" in stdout and "module_args" in stdout
     assert runs.tokens, "the emulator issued no token?"
 
 

@@ -20,6 +20,14 @@ def test_login_returns_token_and_ids(org, run_module):
     assert 'CLIENT-SECRET-VALUE' not in str(res)
 
 
+def test_a_login_method_logs_in_even_when_a_token_is_given(org, run_module):
+    # Other modules start from a given token (and log in again only if it is refused); sf_login's job is to log in,
+    # and only a token response says which org and user the session belongs to.
+    res = run_module(main, {'access_token': 'STALE-TOKEN-FROM-AN-EARLIER-RUN'})
+    assert org.token_requests == 1
+    assert res['access_token'] == TOKEN and (res['org_id'], res['user_id']) == (org.org_id, org.admin)
+
+
 def test_jwt_login_signs_for_the_user(org, run_module, tmp_path):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path / 'k.pem'

@@ -442,8 +442,9 @@ def test_email_differing_only_in_case_is_not_drift():
 
 def test_password_flow_logs_in_as_login_username_not_the_managed_user():
     fake = ProfileJoin(org_tables())
+    # No access_token: given one with a login method, the client would use it instead of logging in.
     args = {'auth_method': 'password', 'client_id': 'cid', 'client_secret': 'csecret', 'login_username': 'admin@acme.example',
-            'password': 'adminpw', 'username': 'jane@acme.example', 'last_name': 'Smith'}
+            'password': 'adminpw', 'username': 'jane@acme.example', 'last_name': 'Smith', 'access_token': None}
     result, failed = run_module(sf_user_main, fake, args)
     assert not failed, result
     assert [f['username'] for f in fake.token_forms] == ['admin@acme.example']
@@ -457,6 +458,6 @@ def test_refuses_to_deactivate_the_user_it_is_logged_in_as():
     tables['UserLogin'][0]['UserId'] = '005000000000099'
     fake = ProfileJoin(tables)
     args = {'auth_method': 'password', 'client_id': 'cid', 'client_secret': 'csecret', 'login_username': 'jane@acme.example',
-            'password': 'pw', 'username': 'jane@acme.example', 'state': 'absent'}
+            'password': 'pw', 'username': 'jane@acme.example', 'state': 'absent', 'access_token': None}
     result, failed = run_module(sf_user_main, fake, args)
     assert failed and 'logged in as' in result['msg'] and fake.writes == []

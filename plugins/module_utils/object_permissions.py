@@ -15,9 +15,7 @@ ObjectPermissions row by itself, and FieldPermissions needs read at minimum, so 
 from .client import soql_quote
 from .module import ModuleSpec
 from .errors import InputError, SalesforceError
-from .permissions import (FIELD_LEVELS, OBJECT_FLAGS, check_field, field_level, field_row_fields, object_closure, object_row_fields,
-                          object_row_flags, picklist_values)
-from .planning import did_you_mean
+from .permissions import OBJECT_FLAGS, check_objects, field_level, field_row_fields, object_row_fields, object_row_flags
 
 OBJ_FIELDS = ', '.join(['Id', 'SobjectType'] + [f for _n, f in OBJECT_FLAGS])
 FIELD_FIELDS = 'Id, SobjectType, Field, PermissionsRead, PermissionsEdit'
@@ -37,12 +35,14 @@ def _children(client, parent, rel):
     return records
 
 
-def read(client, name, objects):
-    """Return (permission set row or None, ObjectPermissions describe, {object lower: describe or SalesforceError})."""
-    subs = [
-        client.sub_query('ps', 'SELECT Id, Name, IsOwnedByProfile, (SELECT %s FROM ObjectPerms), (SELECT %s FROM FieldPerms) '
-                               'FROM PermissionSet WHERE Name = %s' % (OBJ_FIELDS, FIELD_FIELDS, soql_quote(name))),
-    ]
+def describe_subrequests(client, objects):
+    """Describe subrequests that the check of ``objects`` (permissions.check_objects) needs and this run has not
+    cached yet: ObjectPermissions (its SobjectType picklist) as ``targets``, and each object whose fields are listed as
+    ``d0``, ``d1``, ...  Describes are not queries, so they do not count toward a composite's five queries.
+
+    :returns: (subrequests, lower-case names of the described objects, in the order of their references).
+    """
+    subs = []
     if client.cached_describe('ObjectPermissions') is None:
         subs.append(client.sub_describe('targets', 'ObjectPermissions'))
     wanted = []
@@ -51,10 +51,17 @@ def read(client, name, objects):
             wanted.append(obj['name'].lower())
     for index, obj_name in enumerate(wanted):
         subs.append(client.sub_describe('d%d' % index, obj_name))
-    res = client.composite(subs, allow_errors=True)
-    for ref in ('ps', 'targets'):
-        if isinstance(res.get(ref), SalesforceError):
-            raise res[ref]
+    return subs, wanted
+
+
+def take_describes(client, objects, wanted, res):
+    """The answers to describe_subrequests in ``res`` (a composite result): remembered for the run.
+
+    :returns: (ObjectPermissions describe, ``{object lower-case: describe or SalesforceError}``).
+    :raises SalesforceError: when the ObjectPermissions describe failed.
+    """
+    if isinstance(res.get('targets'), SalesforceError):
+        raise res['targets']
     if 'targets' in res:
         client.remember_describe('ObjectPermissions', res['targets'])
     describes = {}
@@ -67,54 +74,25 @@ def read(client, name, objects):
         key = obj['name'].lower()
         if key not in describes and client.cached_describe(key) is not None:
             describes[key] = client.cached_describe(key)
+    return client.cached_describe('ObjectPermissions'), describes
+
+
+def read(client, name, objects):
+    """Return (permission set row or None, ObjectPermissions describe, {object lower: describe or SalesforceError})."""
+    subs = [
+        client.sub_query('ps', 'SELECT Id, Name, IsOwnedByProfile, (SELECT %s FROM ObjectPerms), (SELECT %s FROM FieldPerms) '
+                               'FROM PermissionSet WHERE Name = %s' % (OBJ_FIELDS, FIELD_FIELDS, soql_quote(name))),
+    ]
+    describe_subs, wanted = describe_subrequests(client, objects)
+    res = client.composite(subs + describe_subs, allow_errors=True)
+    if isinstance(res.get('ps'), SalesforceError):
+        raise res['ps']
+    targets_describe, describes = take_describes(client, objects, wanted, res)
     rows = res['ps'].get('records') or []
     row = rows[0] if rows else None
     if row is not None:
         row = dict(row, ObjectPerms=_children(client, row, 'ObjectPerms'), FieldPerms=_children(client, row, 'FieldPerms'))
-    return row, client.cached_describe('ObjectPermissions'), describes
-
-
-def validate(objects, targets_describe, describes):
-    """Canonicalise names and check them before any write.
-
-    :returns: list of ``(object name, {flag: bool} closed, implied flags, {canonical field: level})``.
-    """
-    targets = picklist_values(targets_describe or {}, 'SobjectType')
-    by_lower = dict((t.lower(), t) for t in targets)
-    problems, plan, seen = [], [], set()
-    for obj in objects:
-        raw = obj['name']
-        canonical = by_lower.get(raw.lower()) if targets else raw
-        if canonical is None:
-            problems.append('object %r is unknown or cannot carry object permissions (not in ObjectPermissions.SobjectType).%s'
-                            % (raw, did_you_mean(raw, targets)))
-            continue
-        if canonical.lower() in seen:
-            problems.append('object %s is listed twice.' % canonical)
-            continue
-        seen.add(canonical.lower())
-        flags, implied = object_closure(dict((n, obj.get(n)) for n, _f in OBJECT_FLAGS))
-        fields = {}
-        for fname, level in (obj.get('fields') or {}).items():
-            level = str(level).lower()
-            if level not in FIELD_LEVELS:
-                problems.append('field %s.%s: level %r must be one of %s.' % (canonical, fname, level, ', '.join(FIELD_LEVELS)))
-                continue
-            describe = describes.get(raw.lower())
-            if isinstance(describe, SalesforceError) or describe is None:
-                problems.append('object %s could not be described (%s).' % (canonical, describe))
-                break
-            full, problem = check_field(canonical, fname, level, describe)
-            if problem:
-                problems.append(problem)
-            else:
-                fields[full] = level
-        plan.append((canonical, flags, ['%s.%s' % (canonical, i) for i in implied], fields))
-    if problems:
-        raise InputError('Invalid objects or fields: %s' % ' '.join(problems),
-                         hint='Use API names as in Setup > Object Manager (for example Account, Invoice__c, Account.Industry); '
-                              'field levels are read, edit or none.')
-    return plan
+    return row, targets_describe, describes
 
 
 def run(module):
@@ -123,7 +101,7 @@ def run(module):
     module.step = 'reading permissions of permission set %s' % p['permission_set']
     objects = p['objects'] or []
     row, targets_describe, describes = read(client, p['permission_set'], objects)
-    plan = validate(objects, targets_describe, describes)
+    plan = check_objects(objects, targets_describe, describes)
     result = dict(changed=False, added=[], removed=[], updated=[], implied=[])
     if row is None:
         if not module.check_mode:
@@ -240,20 +218,25 @@ def _after_state(cur_obj, cur_fld, after):
     return objects, fields
 
 
+def object_entry_options():
+    """Sub-options of one ``objects`` entry (also sf_org_info's ``validate_objects``): a fresh dict each call."""
+    return dict(
+        name=dict(type='str', required=True),
+        read=dict(type='bool', default=False),
+        create=dict(type='bool', default=False),
+        edit=dict(type='bool', default=False),
+        delete=dict(type='bool', default=False),
+        view_all=dict(type='bool', default=False),
+        modify_all=dict(type='bool', default=False),
+        fields=dict(type='dict', default={}),
+    )
+
+
 SPEC = ModuleSpec(
     'sf_object_permission',
     argument_spec=dict(
         permission_set=dict(type='str', required=True),
-        objects=dict(type='list', elements='dict', default=[], options=dict(
-            name=dict(type='str', required=True),
-            read=dict(type='bool', default=False),
-            create=dict(type='bool', default=False),
-            edit=dict(type='bool', default=False),
-            delete=dict(type='bool', default=False),
-            view_all=dict(type='bool', default=False),
-            modify_all=dict(type='bool', default=False),
-            fields=dict(type='dict', default={}),
-        )),
+        objects=dict(type='list', elements='dict', default=[], options=object_entry_options()),
         purge_objects=dict(type='bool', default=False),
         purge_fields=dict(type='bool', default=False),
     ),

@@ -9,15 +9,24 @@ Everything gathered goes into one composite (split only where Salesforce's limit
 forces it).  The version list lives outside ``/services/data/vXX.X/`` so it cannot be a composite subrequest and
 costs one GET.  System permissions of permission sets need the PermissionSet describe first, then one composite of
 queries over slices of the Permissions* fields (a single 400-field SELECT would exceed the URL limit).
+
+``validate_system_permissions`` and ``validate_objects`` check desired names with the very code sf_permission_set
+and sf_object_permission run before their first write (permissions.check_system_permissions / check_objects), so
+a playbook can refuse bad input before any task writes.  The describes they need ride in the same composite:
+describe subrequests are not queries, so they do not count toward the five queries per composite.
 """
 
 from .client import soql_in
+from .errors import InputError, SalesforceError
 from .module import ModuleSpec
-from .permissions import PREFIX, field_level, object_row_flags, strip_prefix
-from .object_permissions import FIELD_FIELDS, OBJ_FIELDS
+from .permissions import PREFIX, check_objects, check_system_permissions, field_level, object_row_flags, strip_prefix
+from .object_permissions import FIELD_FIELDS, OBJ_FIELDS, describe_subrequests, object_entry_options, take_describes
 
 GATHER = ('organization', 'versions', 'limits', 'licenses', 'users', 'permission_sets', 'connected_apps')
 DEFAULT_GATHER = ['organization', 'versions', 'limits', 'licenses']
+READ_STEP = 'reading the org'
+# The failure message starts "Failed while <step>:"; sf_org_info only reads, so whatever failed, nothing was changed.
+CHECK_STEP = 'checking the desired system permissions, objects and fields against the org (nothing was changed)'
 PERM_SLICE = 200  # Permissions* fields per query: about 8 KB of URL, under Salesforce's 16 KB URI limit; 4 slices = one composite for ~800 permissions
 
 
@@ -50,7 +59,6 @@ def build_subrequests(client, params, gather):
                                               '(SELECT PermissionSetId, PermissionSet.Name, PermissionSet.IsOwnedByProfile FROM PermissionSetAssignments) '
                                               'FROM User%s' % _where('Username', params.get('usernames'))))
     if 'permission_sets' in gather:
-        subs.append(client.sub_describe('ps_describe', 'PermissionSet'))
         subs.append(client.sub_query('permission_sets', 'SELECT Id, Name, Label, Description, LicenseId, (SELECT %s FROM ObjectPerms), '
                                                         '(SELECT %s FROM FieldPerms), (SELECT AssigneeId, Assignee.Username FROM Assignments) '
                                                         'FROM PermissionSet%s' % (OBJ_FIELDS, FIELD_FIELDS, _ps_where(params))))
@@ -62,6 +70,9 @@ def build_subrequests(client, params, gather):
                                                % _where('AppName', params.get('connected_app_names'))))
         subs.append(client.sub_query('access', "SELECT Id, ParentId, Parent.Name, SetupEntityId FROM SetupEntityAccess "
                                                "WHERE SetupEntityType = 'ConnectedApplication'"))
+    # Describes last: they are not queries, so they fill the composites the queries need anyway.
+    if 'permission_sets' in gather or params.get('validate_system_permissions') is not None:
+        subs.append(client.sub_describe('ps_describe', 'PermissionSet'))
     return subs
 
 
@@ -69,10 +80,76 @@ def _ps_where(params):
     return _where('Name', params.get('permission_set_names'), base='IsOwnedByProfile = false')
 
 
+def read(client, params, gather):
+    """The read of everything asked for: one composite (split only by the five-queries limit).
+
+    :returns: (``{referenceId: body}``, lower-case names of the objects described for ``validate_objects``).  A
+      failed describe of such an object stays in the result (a SalesforceError) for the validation to report; any
+      other failed subrequest raises.
+    """
+    subs = build_subrequests(client, params, gather)
+    wanted = []
+    if params.get('validate_objects') is not None:
+        describe_subs, wanted = describe_subrequests(client, params['validate_objects'])
+        subs.extend(describe_subs)
+    if not subs:
+        return {}, wanted
+    res = client.composite(subs, allow_errors=True)
+    object_refs = set('d%d' % index for index in range(len(wanted)))
+    for sub in subs:
+        if sub['referenceId'] not in object_refs and isinstance(res.get(sub['referenceId']), SalesforceError):
+            raise res[sub['referenceId']]
+    return res, wanted
+
+
+def validate(client, params, res, wanted):
+    """Check the desired system permissions, objects and fields with the code sf_permission_set and
+    sf_object_permission run before their first write.
+
+    :returns: the ``validation`` result.
+    :raises InputError: every problem of both checks in one error, in their own words.
+    """
+    out, errors = {}, []
+    names = params.get('validate_system_permissions')
+    if names is not None:
+        try:
+            _catalog, requested, _needed, implied = check_system_permissions(res.get('ps_describe'), client.api_version, names)
+            out.update(system_permissions=requested, implied_system_permissions=implied)
+        except InputError as err:
+            errors.append(err)
+    objects = params.get('validate_objects')
+    if objects is not None:
+        try:
+            targets_describe, describes = take_describes(client, objects, wanted, res)
+            plan = check_objects(objects, targets_describe, describes)
+            out.update(objects=dict((entry[0], entry[1]) for entry in plan),
+                       implied_object_permissions=[name for entry in plan for name in entry[2]],
+                       fields=dict(item for entry in plan for item in entry[3].items()))
+        except InputError as err:
+            errors.append(err)
+    if len(errors) > 1:
+        raise InputError(' '.join(err.message for err in errors), hint=' '.join(err.hint for err in errors if err.hint))
+    if errors:
+        raise errors[0]
+    return out
+
+
 def gather_facts(client, params):
+    return gather_and_validate(client, params)[0]
+
+
+def gather_and_validate(client, params, task=None):
+    """Returns (org facts, validation result or None); raises InputError when a desired name is wrong."""
     gather = list(params.get('gather') or DEFAULT_GATHER)
     org = {}
-    res = client.composite(build_subrequests(client, params, gather)) if set(gather) - {'versions'} else {}
+    res, wanted = read(client, params, gather)
+    validation = None
+    if params.get('validate_system_permissions') is not None or params.get('validate_objects') is not None:
+        if task is not None:
+            task.step = CHECK_STEP
+        validation = validate(client, params, res, wanted)
+        if task is not None:
+            task.step = READ_STEP
     if 'organization' in gather:
         row = _records(res['organization'])[0]
         org['organization'] = {'id': row['Id'], 'name': row.get('Name'), 'edition': row.get('OrganizationType'),
@@ -98,7 +175,7 @@ def gather_facts(client, params):
         org['permission_sets'] = _permission_sets(client, params, res)
     if 'connected_apps' in gather:
         org['connected_apps'] = _connected_apps(params, res)
-    return org
+    return org, validation
 
 
 def _licence(row, name, developer_name):
@@ -176,9 +253,13 @@ def _connected_apps(params, res):
 
 
 def run(task):
-    """sf_org_info: read what was asked for; never writes."""
-    task.step = 'reading the org'
-    return dict(changed=False, org=gather_facts(task.client, task.params))
+    """sf_org_info: read what was asked for, check the desired names; never writes."""
+    task.step = READ_STEP
+    org, validation = gather_and_validate(task.client, task.params, task)
+    result = dict(changed=False, org=org)
+    if validation is not None:
+        result['validation'] = validation
+    return result
 
 
 SPEC = ModuleSpec(
@@ -188,6 +269,8 @@ SPEC = ModuleSpec(
         usernames=dict(type='list', elements='str'),
         permission_set_names=dict(type='list', elements='str'),
         connected_app_names=dict(type='list', elements='str'),
+        validate_system_permissions=dict(type='list', elements='str'),
+        validate_objects=dict(type='list', elements='dict', options=object_entry_options()),
     ),
     run=run,
 )

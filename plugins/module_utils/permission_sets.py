@@ -16,7 +16,7 @@ import re
 from .client import soql_quote
 from .module import ModuleSpec
 from .errors import InputError, SalesforceError
-from .permissions import PREFIX, SystemPermissionCatalog, strip_prefix
+from .permissions import PREFIX, check_system_permissions, strip_prefix
 from .planning import did_you_mean
 
 NAME_RE = re.compile(r'^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$')
@@ -126,9 +126,9 @@ def run(module):
         return _absent(module, state, before, result)
 
     # Resolve everything before the first write, so bad input never leaves a half-applied change.
-    catalog = SystemPermissionCatalog(state.describe, client.api_version) if manage_perms else None
-    requested = catalog.resolve_all(p['system_permissions'] or []) if catalog else []
-    needed, implied = catalog.with_dependencies(requested) if catalog else ([], [])
+    catalog, needed, implied = None, [], []
+    if manage_perms:
+        catalog, _requested, needed, implied = check_system_permissions(state.describe, client.api_version, p['system_permissions'])
     license_id = state.license_id(p['license'])
     current = set(state.enabled_permissions())
     to_add = sorted(set(needed) - current)

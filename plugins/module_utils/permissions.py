@@ -8,7 +8,7 @@ FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
 Pure functions over describe results; nothing here talks to Salesforce.
 """
 
-from .errors import InputError
+from .errors import InputError, SalesforceError
 from .planning import closure, did_you_mean
 
 PREFIX = 'Permissions'
@@ -127,6 +127,19 @@ class SystemPermissionCatalog(object):
         return sorted(k for k, deps in SYSTEM_DEPENDENCIES.items() if set(deps) & set(shorts))
 
 
+def check_system_permissions(describe, api_version, names):
+    """The check sf_permission_set makes before any write (and sf_org_info's validate_system_permissions).
+
+    :param describe: the PermissionSet describe of ``api_version``.
+    :returns: (catalog, requested API names, needed = requested + dependencies, implied = the added dependencies).
+    :raises InputError: naming every unknown or read-only name, with close matches.
+    """
+    catalog = SystemPermissionCatalog(describe or {}, api_version)
+    requested = catalog.resolve_all(names or [])
+    needed, implied = catalog.with_dependencies(requested)
+    return catalog, requested, needed, implied
+
+
 def object_closure(flags):
     """Apply the ObjectPermissions rules to ``{flag: bool}``; return (closed flags, implied flag names)."""
     selected = [name for name, _field in OBJECT_FLAGS if flags.get(name)]
@@ -180,3 +193,51 @@ def check_field(object_name, field_name, level, describe):
     if level == 'edit' and read_only:
         return canonical, 'field %s is read-only (formula, auto-number or system field): use read, not edit.' % canonical
     return canonical, None
+
+
+def check_objects(objects, targets_describe, describes):
+    """Canonicalise object and field names and check them before any write (sf_object_permission, and
+    sf_org_info's validate_objects).
+
+    :param objects: entries of sf_object_permission's ``objects`` option (name, flags, fields).
+    :param targets_describe: the ObjectPermissions describe (its SobjectType picklist: objects that carry permissions).
+    :param describes: ``{object name lower-case: describe or SalesforceError}`` for each object whose fields are listed.
+    :returns: list of ``(object name, {flag: bool} closed, implied flags, {canonical field: level})``.
+    :raises InputError: naming every unknown object or field, with close matches.
+    """
+    targets = picklist_values(targets_describe or {}, 'SobjectType')
+    by_lower = dict((t.lower(), t) for t in targets)
+    problems, plan, seen = [], [], set()
+    for obj in objects:
+        raw = obj['name']
+        canonical = by_lower.get(raw.lower()) if targets else raw
+        if canonical is None:
+            problems.append('object %r is unknown or cannot carry object permissions (not in ObjectPermissions.SobjectType).%s'
+                            % (raw, did_you_mean(raw, targets)))
+            continue
+        if canonical.lower() in seen:
+            problems.append('object %s is listed twice.' % canonical)
+            continue
+        seen.add(canonical.lower())
+        flags, implied = object_closure(dict((n, obj.get(n)) for n, _f in OBJECT_FLAGS))
+        fields = {}
+        for fname, level in (obj.get('fields') or {}).items():
+            level = str(level).lower()
+            if level not in FIELD_LEVELS:
+                problems.append('field %s.%s: level %r must be one of %s.' % (canonical, fname, level, ', '.join(FIELD_LEVELS)))
+                continue
+            describe = describes.get(raw.lower())
+            if isinstance(describe, SalesforceError) or describe is None:
+                problems.append('object %s could not be described (%s).' % (canonical, describe))
+                break
+            full, problem = check_field(canonical, fname, level, describe)
+            if problem:
+                problems.append(problem)
+            else:
+                fields[full] = level
+        plan.append((canonical, flags, ['%s.%s' % (canonical, i) for i in implied], fields))
+    if problems:
+        raise InputError('Invalid objects or fields: %s' % ' '.join(problems),
+                         hint='Use API names as in Setup > Object Manager (for example Account, Invoice__c, Account.Industry); '
+                              'field levels are read, edit or none.')
+    return plan

@@ -12,6 +12,12 @@ description:
   - Reads are batched into one C(composite) request (split only when more than five queries are needed); the list of
     API versions costs one extra GET, and system permissions of permission sets one more composite.
   - Read-only; never reports a change and behaves the same in check mode.
+  - With O(validate_system_permissions) and O(validate_objects) it also checks desired names against the org with
+    the same code (and the same messages) that M(sfops.salesforce.sf_permission_set) and
+    M(sfops.salesforce.sf_object_permission) run before their first write, and fails when one is wrong. Run it
+    before the first writing task so that bad input fails before anything is changed. The describes this needs
+    ride in the same composite requests (a describe is not a query, so it does not count toward the five queries
+    per composite), so the check adds no API request.
 author:
   - sfops contributors (@sfops)
 options:
@@ -43,9 +49,65 @@ options:
     description: Only these connected apps (names) for V(connected_apps). All when omitted.
     type: list
     elements: str
+  validate_system_permissions:
+    description:
+      - System permissions to check against the C(PermissionSet) describe of the API version in use, as
+        O(sfops.salesforce.sf_permission_set#module:system_permissions) takes them (Setup labels such as
+        C(API Enabled), or API names with or without the C(Permissions) prefix).
+      - An unknown name, one that exists only from a later API version, or a read-only one fails the task with
+        every problem, close matches ("Did you mean") and what to do.
+      - The resolved names are returned in RV(validation.system_permissions). Not checked when omitted; an empty
+        list is checked (and passes).
+    type: list
+    elements: str
+  validate_objects:
+    description:
+      - Objects and fields to check, in the form of O(sfops.salesforce.sf_object_permission#module:objects).
+      - An object must be in the C(SobjectType) picklist of C(ObjectPermissions) (objects that can carry object
+        permissions); a field must exist on its object (C(GET sobjects/<Object>/describe)), be permissionable, and
+        take V(edit) only when it is writable. A wrong one fails the task with every problem, close matches and
+        what to do.
+      - Only objects with O(validate_objects[].fields) are described. The canonical names, with the flags the
+        object permission rules add, are returned in RV(validation). Not checked when omitted.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Object API name (for example C(Account), C(Invoice__c)).
+        type: str
+        required: true
+      read:
+        description: Read.
+        type: bool
+        default: false
+      create:
+        description: Create (implies read).
+        type: bool
+        default: false
+      edit:
+        description: Edit (implies read).
+        type: bool
+        default: false
+      delete:
+        description: Delete (implies read and edit).
+        type: bool
+        default: false
+      view_all:
+        description: View All Records (implies read).
+        type: bool
+        default: false
+      modify_all:
+        description: Modify All Records (implies read, edit, delete and view_all).
+        type: bool
+        default: false
+      fields:
+        description: Field API name (with or without C(Object.)) to V(read), V(edit) or V(none).
+        type: dict
+        default: {}
 seealso:
   - module: sfops.salesforce.sf_login
   - module: sfops.salesforce.sf_permission_set
+  - module: sfops.salesforce.sf_object_permission
 extends_documentation_fragment:
   - sfops.salesforce.auth
   - sfops.salesforce.attributes.info_module
@@ -69,6 +131,20 @@ EXAMPLES = r'''
     permission_set_names: [Integration_API_Access]
     connected_app_names: [Planhat]
   register: audit
+
+- name: Check the permissions to grant before the first write (fails on a wrong name, nothing is changed)
+  sfops.salesforce.sf_org_info:
+    gather: [limits]
+    validate_system_permissions: [API Enabled, PermissionsViewSetup]
+    validate_objects:
+      - {name: Account, read: true, view_all: true, fields: {Industry: read, Website: read}}
+      - {name: Contact, read: true}
+  register: checked
+
+- name: Grant them
+  sfops.salesforce.sf_permission_set:
+    name: Integration_API_Access
+    system_permissions: "{{ checked.validation.system_permissions }}"
 '''
 
 RETURN = r'''
@@ -121,6 +197,41 @@ org:
       type: list
       elements: dict
       returned: when V(connected_apps) is gathered
+validation:
+  description:
+    - What O(validate_system_permissions) and O(validate_objects) resolved to; only returned when every name is
+      valid (otherwise the task fails).
+  returned: when O(validate_system_permissions) or O(validate_objects) is given
+  type: dict
+  contains:
+    system_permissions:
+      description: The requested system permissions as API names without the C(Permissions) prefix, duplicates removed.
+      type: list
+      elements: str
+      returned: when O(validate_system_permissions) is given
+      sample: [ApiEnabled, ViewSetup]
+    implied_system_permissions:
+      description: Permissions the requested ones depend on that were not requested (sf_permission_set adds them).
+      type: list
+      elements: str
+      returned: when O(validate_system_permissions) is given
+      sample: [ViewRoles]
+    objects:
+      description: Canonical object name to its flags (C(read), C(create), C(edit), C(delete), C(view_all), C(modify_all)) after the object permission rules.
+      type: dict
+      returned: when O(validate_objects) is given
+      sample: {Account: {read: true, create: false, edit: false, delete: false, view_all: true, modify_all: false}}
+    implied_object_permissions:
+      description: C(Object.flag) entries the object permission rules add (for example V(Account.read) for edit).
+      type: list
+      elements: str
+      returned: when O(validate_objects) is given
+      sample: []
+    fields:
+      description: Canonical C(Object.Field) to level (V(read), V(edit) or V(none)).
+      type: dict
+      returned: when O(validate_objects) is given
+      sample: {Account.Industry: read}
 '''
 
 from ansible_collections.sfops.salesforce.plugins.module_utils.org_info import SPEC

@@ -66,3 +66,79 @@ def test_used_but_not_installed_app(emulator, run_tasks):
     assert [a["name"] for a in apps] == ["Planhat"]
     assert apps[0]["installed"] is False and apps[0]["id"] is None and apps[0]["oauth_users"]
     assert emulator.raw_query("org2", "SELECT Id FROM ConnectedApplication WHERE Name = 'Planhat'") == []
+
+
+def picklist(describe, field):
+    for f in describe["fields"]:
+        if f["name"] == field:
+            return [v["value"] for v in f.get("picklistValues") or [] if v.get("active", True)]
+    raise AssertionError("no field %s" % field)
+
+
+def test_validation_matches_raw_describes_without_extra_requests(emulator, run_tasks):
+    emulator.reset_stats()
+    res = run_tasks([info(validate_system_permissions=["API Enabled", "PermissionsViewSetup", "manage users"],
+                          validate_objects=[{"name": "account", "read": True, "view_all": True,
+                                             "fields": {"industry": "read", "Account.Website": "edit"}},
+                                            {"name": "Contact", "edit": True, "fields": {"Email": "read"}}])], check=True)
+    assert res.rc == 0, res
+    # Counters first: the raw checks below make requests of their own. Same cost as without the validation: one
+    # composite (queries + describes) and the versions GET.
+    stats = emulator.stats(ALIAS)
+    print("sf_org_info default + validation: api_requests=%s token_requests=%s by_resource=%s"
+          % (stats["api_requests"], stats["token_requests"], stats.get("by_resource")))
+    assert stats["api_requests"] <= 2 and stats["token_requests"] == 1
+    assert stats["by_resource"].get("composite") == 1
+    assert not any(k.startswith("sobjects/") for k in stats["by_resource"]), stats["by_resource"]
+    result = res.results[0]
+    assert result["changed"] is False
+    validation = result["validation"]
+
+    # System permissions: each resolved name is an updateable boolean Permissions* field of the raw describe.
+    ps_fields = dict((f["name"], f) for f in emulator.raw(ALIAS, "GET", "sobjects/PermissionSet/describe").json()["fields"])
+    assert validation["system_permissions"] == ["ApiEnabled", "ViewSetup", "ManageUsers"]
+    for name in validation["system_permissions"]:
+        field = ps_fields["Permissions" + name]
+        assert field["type"] == "boolean" and field["updateable"] is True
+    assert ps_fields["PermissionsApiEnabled"]["label"] == "API Enabled"
+    assert ps_fields["PermissionsManageUsers"]["label"].lower() == "manage users"
+    # Manage Users depends on View Roles in Salesforce: reported as implied, and a real field of this org.
+    assert validation["implied_system_permissions"] == ["ViewRoles"] and "PermissionsViewRoles" in ps_fields
+
+    # Objects: canonical names from the raw ObjectPermissions.SobjectType picklist; fields from the raw describes.
+    targets = picklist(emulator.raw(ALIAS, "GET", "sobjects/ObjectPermissions/describe").json(), "SobjectType")
+    assert sorted(validation["objects"]) == ["Account", "Contact"] and set(validation["objects"]) <= set(targets)
+    assert validation["objects"]["Account"] == {"read": True, "create": False, "edit": False, "delete": False,
+                                                "view_all": True, "modify_all": False}
+    assert validation["objects"]["Contact"]["read"] is True and validation["implied_object_permissions"] == ["Contact.read"]
+    assert validation["fields"] == {"Account.Industry": "read", "Account.Website": "edit", "Contact.Email": "read"}
+    for full in validation["fields"]:
+        obj, field = full.split(".")
+        raw_fields = dict((f["name"], f) for f in emulator.raw(ALIAS, "GET", "sobjects/%s/describe" % obj).json()["fields"])
+        assert raw_fields[field]["permissionable"] is True, full
+
+
+def test_bad_names_fail_with_advice_and_no_write(emulator, run_tasks):
+    emulator.reset_stats()
+    res = run_tasks([info(gather=["limits", "licenses", "users", "connected_apps"],
+                          validate_system_permissions=["API Enabled", "View All Dato"],
+                          validate_objects=[{"name": "Acount", "read": True},
+                                            {"name": "Account", "read": True, "fields": {"Industy": "read"}}])])
+    assert res.rc != 0
+    stats = emulator.stats(ALIAS)
+    # The role's preflight gather: two composites (six queries, at most five per composite), nothing else.
+    assert stats["api_requests"] <= 2 and stats["by_resource"] == {"composite": stats["api_requests"]}, stats
+    assert set(stats["by_method"]) == {"POST"}                                  # composite reads only
+    (result,) = [r for r in res.results if r.get("failed")]
+    msg = result["msg"]
+    assert "nothing was changed" in msg and "What to do:" in msg
+    assert "'View All Dato' is not a PermissionSet permission" in msg and "Did you mean: View All Data" in msg
+    assert "object 'Acount' is unknown" in msg and "Did you mean: Account" in msg
+    assert "field Account.Industy does not exist. Did you mean: Industry" in msg
+    # The org agrees, independently: no such permission, object or field; the suggestions exist.
+    ps_fields = [f["name"] for f in emulator.raw(ALIAS, "GET", "sobjects/PermissionSet/describe").json()["fields"]]
+    assert "PermissionsViewAllData" in ps_fields and not any("dato" in f.lower() for f in ps_fields)
+    targets = picklist(emulator.raw(ALIAS, "GET", "sobjects/ObjectPermissions/describe").json(), "SobjectType")
+    assert "Account" in targets and "Acount" not in targets
+    account = [f["name"] for f in emulator.raw(ALIAS, "GET", "sobjects/Account/describe").json()["fields"]]
+    assert "Industry" in account and "Industy" not in account

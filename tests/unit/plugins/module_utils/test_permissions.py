@@ -107,3 +107,72 @@ def test_check_field(field, level, canonical, problem):
         assert got_problem is None
     else:
         assert problem in got_problem
+
+
+# --- the checks sf_permission_set, sf_object_permission and sf_org_info share ----------------------------------------
+def test_check_system_permissions_returns_closure():
+    catalog, requested, needed, implied = perms.check_system_permissions(
+        describe(('ApiEnabled', 'API Enabled'), ('ManageUsers', 'Manage Users'), ('ViewRoles', 'View Roles and Role Hierarchy')),
+        '67.0', ['Manage Users', 'PermissionsApiEnabled'])
+    assert requested == ['ManageUsers', 'ApiEnabled']
+    assert needed == ['ApiEnabled', 'ManageUsers', 'ViewRoles'] and implied == ['ViewRoles']
+    assert 'ViewRoles' in catalog
+
+
+def test_check_system_permissions_unknown_names_all_listed():
+    with pytest.raises(InputError) as exc:
+        perms.check_system_permissions(describe(('ViewAllData', 'View All Data'), ('ViewSetup', 'View Setup and Configuration')),
+                                       '67.0', ['View All Dato', 'ViewSetup', 'Fly'])
+    msg = exc.value.message
+    assert "'View All Dato' is not a PermissionSet permission. Did you mean: View All Data" in msg
+    assert "'Fly' is not a PermissionSet permission." in msg and "'ViewSetup'" not in msg
+    assert 'Setup label' in exc.value.hint
+
+
+def test_check_system_permissions_none_is_nothing():
+    assert perms.check_system_permissions(describe(), '67.0', None)[1:] == ([], [], [])
+
+
+TARGETS = {'name': 'ObjectPermissions', 'fields': [{'name': 'SobjectType', 'type': 'picklist', 'picklistValues': [
+    {'value': 'Account', 'active': True}, {'value': 'Contact', 'active': True}, {'value': 'Retired__c', 'active': False}]}]}
+
+
+def test_check_objects_canonical_names_flags_and_fields():
+    plan = perms.check_objects([{'name': 'account', 'edit': True, 'fields': {'industry': 'edit', 'Account.Score__c': 'read'}},
+                                {'name': 'Contact', 'read': True}], TARGETS, {'account': ACCOUNT})
+    (obj, flags, implied, fields), contact = plan
+    assert obj == 'Account' and flags['read'] and flags['edit'] and not flags['delete']
+    assert implied == ['Account.read'] and fields == {'Account.Industry': 'edit', 'Account.Score__c': 'read'}
+    assert contact[0] == 'Contact' and contact[2] == [] and contact[3] == {}
+
+
+@pytest.mark.parametrize('objects, describes, fragments', [
+    ([{'name': 'Acount', 'read': True}], {}, ["object 'Acount' is unknown", 'Did you mean: Account']),
+    ([{'name': 'Retired__c', 'read': True}], {}, ["object 'Retired__c' is unknown"]),   # inactive picklist value
+    ([{'name': 'Account', 'fields': {'Industy': 'read'}}], {'account': ACCOUNT}, ['Account.Industy does not exist', 'Did you mean: Industry']),
+    ([{'name': 'Account', 'fields': {'Industry': 'all'}}], {'account': ACCOUNT}, ["level 'all' must be one of none, read, edit"]),
+    ([{'name': 'Contact', 'fields': {'Email': 'read'}}], {}, ['object Contact could not be described']),
+    ([{'name': 'Account'}, {'name': 'account'}], {}, ['object Account is listed twice']),
+    ([{'name': 'Acount'}, {'name': 'Account', 'fields': {'OwnerId': 'read'}}], {'account': ACCOUNT},
+     ["object 'Acount' is unknown", 'Account.OwnerId has no field permissions']),
+])
+def test_check_objects_problems(objects, describes, fragments):
+    with pytest.raises(InputError) as exc:
+        perms.check_objects(objects, TARGETS, describes)
+    for fragment in fragments:
+        assert fragment in exc.value.message
+    assert exc.value.message.startswith('Invalid objects or fields: ') and 'Object Manager' in exc.value.hint
+
+
+def test_check_objects_failed_describe_is_named():
+    from ansible_collections.sfops.salesforce.plugins.module_utils.errors import SalesforceError
+    err = SalesforceError(404, 'NOT_FOUND', 'The requested resource does not exist')
+    with pytest.raises(InputError) as exc:
+        perms.check_objects([{'name': 'Contact', 'fields': {'Email': 'read'}}], TARGETS, {'contact': err})
+    assert 'object Contact could not be described' in exc.value.message and 'NOT_FOUND' in exc.value.message
+
+
+def test_check_objects_without_picklist_takes_names_as_given():
+    # An ObjectPermissions describe without SobjectType values cannot tell: names pass unchanged (fields still checked).
+    plan = perms.check_objects([{'name': 'Whatever__c', 'read': True}], {'fields': []}, {})
+    assert plan[0][0] == 'Whatever__c'

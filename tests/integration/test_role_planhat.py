@@ -84,6 +84,7 @@ def test_planhat_setup_rerun_drift_and_repair(emulator, run_playbook, alias):
         assert res.rc == 0, res
         setup_stats = counts(emulator, alias, "planhat setup")
         assert setup_stats["token_requests"] == 1
+        assert setup_stats["api_requests"] <= 16
         ps = assert_baseline(emulator, alias, rv, data)
         found_app = app(emulator, alias)
         assert found_app is not None
@@ -93,14 +94,16 @@ def test_planhat_setup_rerun_drift_and_repair(emulator, run_playbook, alias):
         assert report["manual_steps"][0].startswith("Verify the e-mail address of " + username)
         assert any("OAuth handshake" in step for step in report["manual_steps"])
 
-        # 3. Converged: nothing changes, at most 8 API requests and one token request.
+        # 3. Converged: nothing changes, at most 7 API requests and one token request (issue #6 allows 8: the
+        #    preflight, the five steps and the Metadata API read of the app, installed in org1, whose policy is
+        #    still a manual step).
         emulator.reset_stats()
         res = run_playbook(SETUP, aliases=[alias], extra_vars=rv)
         assert res.rc == 0, res
         assert changed_count(res, alias) == 0, changed_tasks(res, alias)
         converged = counts(emulator, alias, "planhat converged re-run")
         assert converged["token_requests"] == 1
-        assert converged["api_requests"] <= 8
+        assert converged["api_requests"] <= 7
         assert set(converged["by_method"]) <= {"GET", "POST"}      # reads (composite) only
         assert "composite/sobjects" not in str(converged.get("by_resource"))
 

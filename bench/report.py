@@ -213,6 +213,19 @@ def _plot_svg(series, doc, out_dir):
     return path
 
 
+def _state_note(doc):
+    """How the orgs looked before the fresh setup (results merged from several invocations may differ)."""
+    done = doc.get("manual_steps_done")
+    if done is None:
+        return ""
+    if done:
+        return (" after the operator's manual steps (`bench/run.py` `operator_steps`: the vendor app installed and "
+                "its Permitted Users set to admin-approved through the emulator's stand-in for Setup), so the "
+                "converged run meets the steady state of a nightly drift check")
+    return (" as seeded (`--manual-steps-pending`: the vendor app's install or policy is still a manual step, "
+            "which every run reports and checks, the policy through one Metadata API read where the app is installed)")
+
+
 def write(doc, out_dir):
     out_dir = pathlib.Path(out_dir)
     plot_path = plot(doc, out_dir)
@@ -260,9 +273,9 @@ def write(doc, out_dir):
           "user + sys of ansible-playbook and every process it started (forks, module processes), from `wait4()`; "
           "max RSS = the largest single process; peak total PSS = the largest sum over the process tree at any "
           "moment (sampled every 0.25 s; shared pages counted once); emulator CPU = the sfemu server's own CPU in "
-          "that run (it shares the same %s CPUs). *fresh setup* starts from `POST /__sfemu/reset` (seeded orgs), "
+          "that run (it shares the same %s CPUs). *fresh setup* starts from `POST /__sfemu/reset` (seeded orgs)%s, "
           "*converged re-run* repeats it, *drift check* runs `playbooks/drift_check.yml` (role) or the baseline with "
-          "`--check`." % mach.get("nproc"), ""]
+          "`--check`." % (mach.get("nproc"), _state_note(doc)), ""]
     L += _main_table(doc)
     if doc.get("skipped"):
         L += ["", "Not run: " + "; ".join("%s/%s/%d orgs%s (%s)" % (s["impl"], s["preset"], s["orgs"],

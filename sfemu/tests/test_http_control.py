@@ -1,4 +1,4 @@
-"""Control API (/__sfemu/...): stats, faults, reset, install_app, latency."""
+"""Control API (/__sfemu/...): stats, faults, reset, install_app, app_policy, latency."""
 
 import socket
 import ssl
@@ -145,6 +145,21 @@ def test_install_app_makes_it_visible(clean):
     assert len(clean.query(q, alias="org2")["records"]) == 1
     assert clean.request("POST", "/__sfemu/orgs/org9/install_app", json={"name": "Planhat"}).status_code == 404
     assert clean.request("POST", "/__sfemu/orgs/org2/install_app", json={}).status_code == 400
+
+
+def test_app_policy_is_the_setup_edit_policies_save(clean):
+    q = "SELECT Id, OptionsAllowAdminApprovedUsersOnly FROM ConnectedApplication WHERE Name = 'Planhat'"
+    # org2 only used the app: Setup shows no policy to edit before it is installed.
+    r = clean.request("POST", "/__sfemu/orgs/org2/app_policy", json={"name": "Planhat", "admin_approved": True})
+    assert r.status_code == 404 and r.json()[0]["errorCode"] == "NOT_FOUND"
+    assert clean.query(q, alias="org1")["records"][0]["OptionsAllowAdminApprovedUsersOnly"] is False
+    clean.control("POST", "orgs/org1/app_policy", json={"name": "Planhat", "admin_approved": True})
+    # Read back over the REST API, as any client sees it.
+    assert clean.query(q, alias="org1")["records"][0]["OptionsAllowAdminApprovedUsersOnly"] is True
+    r = clean.request("POST", "/__sfemu/orgs/org1/app_policy", json={"name": "Planhat", "ip_relaxation": "LOOSE"})
+    assert r.status_code == 400 and r.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert clean.request("POST", "/__sfemu/orgs/org1/app_policy", json={}).status_code == 400
+    assert clean.request("POST", "/__sfemu/orgs/org9/app_policy", json={"name": "Planhat"}).status_code == 404
 
 
 def test_latency_applies_to_api_and_token_not_control(tmp_path):

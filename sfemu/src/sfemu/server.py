@@ -1538,6 +1538,22 @@ def control(app, method, path, query, body):
         with org.lock:
             result = org.install_connected_app(name)
         return Response(200, {"ok": True, "result": result})
+    if len(parts) == 3 and parts[0] == "orgs" and parts[2] == "app_policy":
+        # The manual Setup > Manage Connected Apps > Edit Policies save: what an admin does for an app installed from
+        # another org, whose policy the Metadata API does not expose (docs/connected-apps.md). Same rules as the
+        # Metadata API path: the app must be installed (org.set_connected_app_policy).
+        need("POST")
+        org = app.org_by_alias(parts[1])
+        if org is None:
+            raise ApiError(404, "NOT_FOUND", "no org %s" % parts[1])
+        data = jbody()
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise ApiError(400, "INVALID_INPUT", "name is required")
+        policy = org.set_connected_app_policy(name, is_admin_approved=data.get("admin_approved"),
+                                              ip_relaxation=data.get("ip_relaxation"),
+                                              refresh_token_policy=data.get("refresh_token_policy"))
+        return Response(200, {"ok": True, "policy": policy})  # get_connected_app_policy leaves the secret out
     if len(parts) == 3 and parts[0] == "orgs" and parts[2] == "authorize":
         # The user clicking "Allow" in the web server flow: returns an authorization code for the token endpoint
         # (grant_type=authorization_code), which then issues a refresh token.

@@ -389,10 +389,12 @@ def write(doc, out_dir):
     snap = sum(r.get("snapshot_seconds") or 0 for r in doc["runs"])
     L += ["", "## Method notes", "",
           "- Forks: %d (%s). Each org is one inventory host with `ansible_connection: local`; every task of every "
-          "org is a Python module process on this controller, so with %s CPUs the controller's CPU, not the "
-          "emulated round trips, bounds wall time once there are more orgs than forks can overlap: compare CPU s "
-          "with wall s × %s in the table." % (doc["forks"], "from ansible.cfg" if doc["args"].get("forks_from_cfg")
-                                              else "set with --forks", mach.get("nproc"), mach.get("nproc")),
+          "org runs in a forked Ansible worker on this controller (the sfops modules' code too: their action "
+          "plugins run it in the worker, docs/design.md \"Where a task runs\"; the uri baseline starts a module "
+          "process per task), so with %s CPUs the controller's CPU, not the emulated round trips, bounds wall time "
+          "once there are more orgs than forks can overlap: compare CPU s with wall s × %s in the table."
+          % (doc["forks"], "from ansible.cfg" if doc["args"].get("forks_from_cfg") else "set with --forks",
+             mach.get("nproc"), mach.get("nproc")),
           "- The emulator runs on the same machine and its CPU is part of the machine's load (column emulator CPU).",
           "- Per-task counter snapshots took %.1f s in total over all runs (included in the wall times)." % snap,
           ""]

@@ -14,8 +14,10 @@ builds these objects only from Salesforce's error bodies, which never echo the A
 # Sources: REST API Developer Guide "Status Codes and Error Responses"; Salesforce Help "OAuth flow errors"
 # (remoteaccess_oauth_flow_errors); shared/reference/salesforce-api.md sections 1.3, 2, 3, 7.
 HINTS = {
-    'INVALID_SESSION_ID': 'The session is invalid or expired: re-authenticate (check the access token, or use an auth_method '
-                          'that can log in again such as jwt_bearer) and check the session timeout policy of the connected app.',
+    'INVALID_SESSION_ID': 'The session is invalid or expired, even after one new login where the auth options allow one: '
+                          're-authenticate (auth_method=access_token cannot log in again by itself; give a login method such '
+                          'as jwt_bearer and its credentials as well) and check the session timeout policy of the connected '
+                          'app and whether an admin revoked the sessions.',
     'REQUEST_LIMIT_EXCEEDED': 'The org has used its rolling 24 h API request allowance (or a concurrency limit): wait for the '
                               'window to free up (see sf_org_info gather=limits) or ask Salesforce for a higher limit. Not retried.',
     'FIELD_INTEGRITY_EXCEPTION': 'Salesforce rejected a value because of a dependency or integrity rule: read the message for the '

@@ -313,13 +313,27 @@ def merge(paths):
     return doc
 
 
+def summary_tables(results_md):
+    """The targets and the table of all runs, as results.md has them (what `make bench` prints at the end)."""
+    lines = pathlib.Path(results_md).read_text().splitlines()
+    out, keep = [], False
+    for line in lines:
+        if line.startswith("## "):
+            keep = line in ("## Targets", "## All runs")
+        if keep:
+            out.append(line)
+    return "\n".join(out)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.report_only:
         args.output_dir.mkdir(parents=True, exist_ok=True)
         doc = merge(args.report_only)
         (args.output_dir / "results.json").write_text(json.dumps(doc, indent=1) + "\n")
-        print(report.write(doc, args.output_dir))
+        path = report.write(doc, args.output_dir)
+        print(summary_tables(path))
+        print("bench: %s" % path)
         return 0
     t_start = time.monotonic()
     out_dir = pathlib.Path(args.work_dir or BENCH / "out").resolve()
@@ -404,8 +418,9 @@ def main(argv=None):
         emu.stop()
     doc["total_s"] = time.monotonic() - t_start
     (args.output_dir / "results.json").write_text(json.dumps(doc, indent=1) + "\n")
-    report.write(doc, args.output_dir)
-    print("bench: done in %.0f s; %s" % (doc["total_s"], args.output_dir / "results.md"), flush=True)
+    path = report.write(doc, args.output_dir)
+    print(summary_tables(path))
+    print("bench: done in %.0f s; %s" % (doc["total_s"], path), flush=True)
     return 0
 
 

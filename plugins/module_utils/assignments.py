@@ -31,13 +31,21 @@ def run(module):
         if isinstance(answer.get(ref), SalesforceError):
             raise answer[ref]
     users = records_of(answer, 'user')
+    # In check mode a user or permission set that does not exist yet is reported as to be assigned, with a warning
+    # (an earlier task of the same check run would have created it, as sf_object_permission does for a missing
+    # permission set); a real run refuses it before any write.
+    not_yet = []
     if not users:
-        raise InputError('No user with username %s in this org.' % p['user'],
-                         hint='Create it first (sfops.salesforce.sf_user) or check the username (it is the login name, not the e-mail).')
-    if isinstance(answer.get('psa'), SalesforceError):
-        raise answer['psa']
+        if not module.check_mode:
+            raise InputError('No user with username %s in this org.' % p['user'],
+                             hint='Create it first (sfops.salesforce.sf_user) or check the username (it is the login name, not the e-mail).')
+        not_yet.append('user %s' % p['user'])
+        rows = []
+    else:
+        if isinstance(answer.get('psa'), SalesforceError):
+            raise answer['psa']
+        rows = records_of(answer, 'psa')
     kinds = (('permission_sets', 'ps', 'Name', 'PermissionSetId'), ('permission_set_groups', 'psg', 'DeveloperName', 'PermissionSetGroupId'))
-    rows = records_of(answer, 'psa')
     current = {
         'permission_sets': dict((r['PermissionSet']['Name'], r['Id']) for r in rows if not r.get('PermissionSetGroupId')),
         'permission_set_groups': dict((r['PermissionSetGroup']['DeveloperName'], r['Id']) for r in rows
@@ -51,8 +59,12 @@ def run(module):
         unknown = [n for n in (wanted or []) if n not in known]
         if unknown:
             label = 'permission set' if opt == 'permission_sets' else 'permission set group'
-            raise InputError('Unknown %s(s): %s.%s' % (label, ', '.join(sorted(unknown)), did_you_mean(unknown[0], known)),
-                             hint='Use the API name (Name / DeveloperName); profile-owned permission sets cannot be assigned.')
+            if not module.check_mode:
+                raise InputError('Unknown %s(s): %s.%s' % (label, ', '.join(sorted(unknown)), did_you_mean(unknown[0], known)),
+                                 hint='Use the API name (Name / DeveloperName); profile-owned permission sets cannot be assigned.')
+            guess = did_you_mean(unknown[0], known).strip()
+            not_yet.append('%s(s) %s%s' % (label, ', '.join(sorted(unknown)), ' (%s)' % guess if guess else ''))
+            known.update((n, None) for n in unknown)
         if p['state'] == 'absent':
             to_add, to_remove = [], sorted(set(wanted or []) & set(current[opt]))
         else:
@@ -60,8 +72,12 @@ def run(module):
             to_remove = sorted(set(current[opt]) - set(wanted)) if wanted is not None and p.get('purge') else []
         added[opt], removed[opt] = to_add, to_remove
         after[opt] = sorted((set(current[opt]) | set(to_add)) - set(to_remove))
-        creates.extend({'attributes': {'type': 'PermissionSetAssignment'}, 'AssigneeId': users[0]['Id'], id_field: known[n]} for n in to_add)
+        assignee = users[0]['Id'] if users else None  # None only in check mode, which writes nothing
+        creates.extend({'attributes': {'type': 'PermissionSetAssignment'}, 'AssigneeId': assignee, id_field: known[n]} for n in to_add)
         delete_ids.extend(current[opt][n] for n in to_remove)
+    if not_yet:
+        module.warn('Not in the org yet: %s. Check mode reports the assignments as to be added (an earlier task of this '
+                    'run creates them); a real run fails if they are still missing.' % '; '.join(not_yet))
     changed = bool(creates or delete_ids)
     result = {'changed': changed, 'assignments': after, 'added': added, 'removed': removed}
     if changed and module.diff_mode:

@@ -51,6 +51,8 @@ options:
     description:
       - Permission sets (API names) that must have access to the app. Access through profiles is never changed.
       - Omit to leave access unmanaged.
+      - An unknown permission set fails before any change; in check mode it is reported as access to add, with a
+        warning, because an earlier task of the same check run would have created it.
     type: list
     elements: str
   purge_permission_sets:

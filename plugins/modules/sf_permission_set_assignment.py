@@ -11,6 +11,8 @@ description:
   - Make sure a user holds (or does not hold) permission sets and permission set groups, through
     C(PermissionSetAssignment) records.
   - Names are checked before any change; an unknown user, permission set or group fails with close matches.
+    In check mode it is reported as an assignment to add, with a warning that names it (with close matches), because
+    an earlier task of the same check run, such as M(sfops.salesforce.sf_user), would have created it.
   - Writes are batched through sObject Collections (up to 200 rows per request); grants are made before revocations.
   - On a converged org a run costs one token request and one API request (a composite read).
 author:

@@ -80,3 +80,22 @@ def test_unknown_names_fail_before_any_write(emulator, run_tasks):
     assert res.rc != 0 and "No user with username" in res.results[0]["msg"]
     assert writes(emulator.stats(ALIAS)) == 0
     assert real not in assigned(emulator, user)[0]
+
+
+def test_check_mode_reports_what_earlier_tasks_of_the_run_would_create(emulator, run_tasks):
+    # The runbook in check mode on a new org: the user and the permission set would be created by earlier tasks.
+    new_user = "not.yet.%s@%s.sfemu.example" % (uuid.uuid4().hex[:6], ALIAS)
+    new_ps = "It_NotYet_%s" % uuid.uuid4().hex[:8]
+    emulator.reset_stats()
+    res = run_tasks([task(user=new_user, permission_sets=[new_ps])], check=True)
+    assert res.rc == 0, res
+    result = res.results[0]
+    assert result["changed"] is True and result["added"]["permission_sets"] == [new_ps]
+    warnings = (res.stdout + res.stderr).split("[WARNING]")[1:]
+    assert any(new_user in w and new_ps in w for w in warnings), res
+    assert writes(emulator.stats(ALIAS)) == 0
+    assert emulator.raw_query(ALIAS, "SELECT Id FROM User WHERE Username = '%s'" % new_user) == []
+    # The same task for real still refuses before any write.
+    res = run_tasks([task(user=new_user, permission_sets=[new_ps])])
+    assert res.rc != 0 and "No user with username %s" % new_user in res.results[0]["msg"]
+    assert writes(emulator.stats(ALIAS)) == 0

@@ -210,6 +210,15 @@ def test_unknown_permission_set_fails_before_any_write():
     assert failed and 'Unknown permission set(s): Nope' in result['msg'] and fake.writes == [] and fake.soap.updates == []
 
 
+def test_check_mode_reports_access_for_a_permission_set_an_earlier_task_would_create():
+    fake = org()
+    result, failed = run_module(main, fake, dict(FULL, permission_sets=['Not_Yet_Created']), check=True)
+    assert not failed, result
+    assert result['changed'] is True and 'Not_Yet_Created' in result['added_permission_sets']
+    assert fake.writes == [] and fake.soap.updates == []
+    assert any('Not_Yet_Created not in the org yet' in w for w in result['warnings'])
+
+
 def test_profile_owned_permission_set_is_not_accepted():
     fake = org()
     result, failed = run_module(main, fake, dict(FULL, permission_sets=['X00ex_profile']))

@@ -116,6 +116,19 @@ def test_bad_names_fail_before_any_write(args, expect):
     assert failed and expect in result['msg'] and fake.writes == []
 
 
+def test_check_mode_reports_what_an_earlier_task_would_create():
+    # A check run of the whole runbook: the user and the permission set come from earlier tasks that wrote nothing.
+    fake = org()
+    result, failed = run_module(main, fake, {'user': 'new.user@acme.example', 'permission_sets': ['Planhat_Integraton']},
+                                check=True)
+    assert not failed, result
+    assert result['changed'] is True and fake.writes == []
+    assert result['added'] == {'permission_sets': ['Planhat_Integraton'], 'permission_set_groups': []}
+    assert result['diff'] == {'before': {'permission_sets': []}, 'after': {'permission_sets': ['Planhat_Integraton']}}
+    (warning,) = [w for w in result['warnings'] if 'Not in the org yet' in w]
+    assert 'user new.user@acme.example' in warning and 'Did you mean: Planhat_Integration?' in warning
+
+
 def test_one_of_the_lists_is_required():
     fake = org()
     result, failed = run_module(main, fake, {'user': 'planhat@acme.example'})

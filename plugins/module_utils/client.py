@@ -217,8 +217,8 @@ class SalesforceClient(object):
         """Authenticate (once) and return the ``auth.Session``.
 
         A token given with a login method (``access_token`` + ``instance_url``, e.g. sf_login's) is used first,
-        without a token request; once a session has been dropped (``_relogin`` or metadata.py after
-        INVALID_SESSION_ID) the next call logs in with the method, never with the given token again.
+        without a token request; once ``relogin`` has dropped a session after INVALID_SESSION_ID, the next call logs
+        in with the method, never with the given token again.
         """
         if self.session is None:
             self.session = authenticate(self.params, self._post_token, use_given_token=not self._given_token_used)
@@ -261,9 +261,11 @@ class SalesforceClient(object):
         # login that fails must not be repeated once more for every retry of the request.
         self.login()
         return self.policy.call(lambda: self._send(method, path, params, body, what), idempotent=idempotent,
-                                verify=verify, relogin=self._relogin, what=what)
+                                verify=verify, relogin=self.relogin, what=what)
 
-    def _relogin(self):
+    def relogin(self):
+        """Drop the session and log in again, when the auth options allow it; False when they do not.  The one
+        re-login path of REST (retry.RetryPolicy) and SOAP (metadata.py) calls."""
         if self.session is None or not self.session.can_reauthenticate:
             return False
         self.session = None
@@ -396,7 +398,7 @@ class SalesforceClient(object):
                 raise
 
         self.login()
-        self.policy.call(send, idempotent=True, relogin=self._relogin, what=what)
+        self.policy.call(send, idempotent=True, relogin=self.relogin, what=what)
 
     # --- composite --------------------------------------------------------------------------------------------
     def sub_query(self, ref, soql):
@@ -507,7 +509,7 @@ class SalesforceClient(object):
             return results
 
         self.login()
-        return self.policy.call(send, idempotent=idempotent, verify=verify, relogin=self._relogin, what=what)
+        return self.policy.call(send, idempotent=idempotent, verify=verify, relogin=self.relogin, what=what)
 
     def collections_create(self, records, all_or_none=True):
         """Create rows (dicts with ``attributes.type``) in calls of 200; return the new ids in input order."""
@@ -542,7 +544,7 @@ class SalesforceClient(object):
         for chunk in chunks(list(ids), COLLECTION_CHUNK):
             self.login()
             self.policy.call(functools.partial(self._delete_chunk, chunk, all_or_none, []), idempotent=True,
-                             relogin=self._relogin, what='DELETE composite/sobjects')
+                             relogin=self.relogin, what='DELETE composite/sobjects')
 
     def _delete_chunk(self, chunk, all_or_none, attempts):
         attempts.append(1)

@@ -183,9 +183,8 @@ class MetadataClient(object):
             root = parse_xml(resp.text or '')
             error = fault_of(root, resp.status_code)
             if error is not None:
-                if error.error_code == 'INVALID_SESSION_ID' and not relogged and session.can_reauthenticate:
+                if error.error_code == 'INVALID_SESSION_ID' and not relogged and self.client.relogin():
                     relogged = True
-                    self.client.session = None
                     continue
                 # Fault strings quote the request at most by name; still never echo the envelope.
                 raise error

@@ -134,10 +134,6 @@ def validate(client, params, res, wanted):
     return out
 
 
-def gather_facts(client, params):
-    return gather_and_validate(client, params)[0]
-
-
 def gather_and_validate(client, params, task=None):
     """Returns (org facts, validation result or None); raises InputError when a desired name is wrong."""
     gather = list(params.get('gather') or DEFAULT_GATHER)

@@ -276,6 +276,16 @@ def run_ansible_playbook(playbook, inventory, check=False, diff=True, extra_vars
     return PlaybookResult(proc, report)
 
 
+def problems_of(check, *args):
+    """What ``check(*args)`` asserts is wrong (its message, without pytest's introspection), or None: lets a
+    catalogue test collect every failing case before it fails."""
+    try:
+        check(*args)
+    except AssertionError as exc:
+        return str(exc).split("\nassert ")[0][:1500]
+    return None
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     emu = Emulator(tmp_path_factory.mktemp("sfemu"))

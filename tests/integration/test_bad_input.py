@@ -23,7 +23,7 @@ import pytest
 import requests
 import yaml
 
-from conftest import REPO, run_ansible_playbook
+from conftest import REPO, problems_of, run_ansible_playbook
 
 HERE = pathlib.Path(__file__).resolve().parent
 CATALOGUE = yaml.safe_load((HERE / "bad_inputs.yml").read_text())
@@ -291,14 +291,6 @@ def check_failure(case, res, env, output):
     assert not missing, "case %s: message lacks %s: %s" % (case["id"], missing, msg)
     advice = fill(case["advice"], env)
     assert any(str(w).lower() in low for w in advice), "case %s: message says nothing of %s: %s" % (case["id"], advice, msg)
-
-
-def problems_of(check, *args):
-    try:
-        check(*args)
-    except AssertionError as exc:
-        return str(exc).split("\nassert ")[0][:1500]
-    return None
 
 
 # One test per batch, not per case: under pytest-xdist, parametrized cases would be spread over the workers and each

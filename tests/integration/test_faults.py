@@ -16,7 +16,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import REPO, Emulator, run_ansible_playbook
+from conftest import REPO, Emulator, problems_of, run_ansible_playbook
 
 from sfemu.schema import OBJECT_PERMISSION_DEPENDENCIES, SYSTEM_PERMISSION_DEPENDENCIES
 
@@ -335,14 +335,6 @@ def matrix(fleet):
     clean = fleet.run()
     after_clean = check_invariants(fleet, after_faults, "clean run after faults")
     return {"run": run, "fired": fired, "stats": stats, "after_faults": after_faults, "clean": clean, "after_clean": after_clean}
-
-
-def problems_of(check, *args):
-    try:
-        check(*args)
-    except AssertionError as exc:
-        return str(exc).split("\nassert ")[0][:1500]
-    return None
 
 
 def kind_problems(kind, fleet, matrix):

@@ -373,14 +373,9 @@ class Org:
         """True when the user's profile or an assigned permission set enables ``permission`` (API name without the
         "Permissions" prefix, e.g. "ManageUsers")."""
         with self.lock:
-            uid = _strict_id(user_id)
-            user = self._tables.get("User", {}).get(uid or "")
-            if user is None:
+            ps_ids = self._effective_ps_ids(_strict_id(user_id))
+            if ps_ids is None:
                 return False
-            ps_ids = self._user_ps_ids(uid)
-            owned = self._owned_ps_of_profile(user.get("ProfileId"))
-            if owned:
-                ps_ids.add(owned["Id"])
             key = "Permissions" + permission
             return any(self._tables["PermissionSet"].get(p, {}).get(key) for p in ps_ids)
 
@@ -1039,6 +1034,19 @@ class Org:
         return {a.get("PermissionSetId") for a in self._tables.get("PermissionSetAssignment", {}).values()
                 if a.get("AssigneeId") == user_id and a.get("PermissionSetId")}
 
+    def _effective_ps_ids(self, user_id):
+        """Ids of the permission sets whose grants a user has: the assigned ones and the profile's own one (a
+        profile's permissions live in its hidden IsOwnedByProfile permission set; shared/reference/salesforce-api.md
+        §1, PermissionSet fields). None when there is no such user."""
+        user = self._tables.get("User", {}).get(user_id or "")
+        if user is None:
+            return None
+        ps_ids = self._user_ps_ids(user_id)
+        owned = self._owned_ps_of_profile(user.get("ProfileId"))
+        if owned:
+            ps_ids.add(owned["Id"])
+        return ps_ids
+
     def _has_psl(self, user_id, dev_name) -> bool:
         psl = next((p for p in self._tables.get("PermissionSetLicense", {}).values()
                     if p.get("DeveloperName") == dev_name), None)
@@ -1302,14 +1310,9 @@ class Org:
                     return False
             if not app_id or app_id not in self._tables.get("ConnectedApplication", {}):
                 return False
-            uid = ids.normalize_id(user_id)
-            user = self._tables.get("User", {}).get(uid or "")
-            if user is None:
+            ps_ids = self._effective_ps_ids(ids.normalize_id(user_id))
+            if ps_ids is None:
                 return False
-            ps_ids = self._user_ps_ids(uid)
-            owned = self._owned_ps_of_profile(user.get("ProfileId"))
-            if owned:
-                ps_ids.add(owned["Id"])
             return any(s.get("SetupEntityId") == app_id and s.get("ParentId") in ps_ids
                        for s in self._tables.get("SetupEntityAccess", {}).values())
 

@@ -145,6 +145,13 @@ class FakeClient(object):
             self.session = FakeAuth('TOKEN%d' % self.logins)
         return self.session
 
+    def relogin(self):  # as SalesforceClient.relogin
+        if self.session is None or not self.session.can_reauthenticate:
+            return False
+        self.session = None
+        self.login()
+        return True
+
 
 def test_client_read_registers_secrets_and_counts_requests():
     secrets = []

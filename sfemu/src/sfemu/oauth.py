@@ -44,9 +44,9 @@ log = logging.getLogger("sfemu.oauth")
 APP_NAME = "sfops Automation"  # seeded connected app (docs/design.md "Seeded orgs")
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 PUBLIC_LOGIN_HOSTS = ("https://login.salesforce.com", "https://test.salesforce.com")
-# JWT time claims (sfemu/docs/rules.md "OAuth: JWT bearer time claims"). Help remoteaccess_oauth_jwt_flow asks for an exp "within
-# 3 minutes" but states no tolerance; RFC 7523 §3 lets the server reject a passed exp "subject to allowable clock
-# skew". Observed clients bound it: CumulusCI's jwt_session (SFDO-Tooling/CumulusCI@598cda5
+# JWT time claims (sfemu/docs/rules.md "OAuth: JWT bearer time claims"). Help remoteaccess_oauth_jwt_flow asks for
+# an exp "within 3 minutes" but states no tolerance; RFC 7523 §3 lets the server reject a passed exp "subject to
+# allowable clock skew". Observed clients bound it: CumulusCI's jwt_session (SFDO-Tooling/CumulusCI@598cda5
 # cumulusci/oauth/salesforce.py, unchanged since 465759eff, 2019) signs exp = the current second and works against
 # real orgs, so some leeway exists; simple-salesforce#371/#491 show an exp ~2 h in the past refused with "expired
 # authorization code", so it is far below hours. The exact value is undocumented: 3 minutes, the doc's own unit and

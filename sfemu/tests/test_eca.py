@@ -380,3 +380,24 @@ def test_odd_orgs_keep_planhat_as_a_connected_app(clean, alias):
     """The connected-app path is unchanged where the vendor ships a connected app."""
     assert list_md(clean, "ExternalClientApplication", alias=alias) == []
     assert policy_row(clean, alias) == {}
+
+
+def test_list_connected_apps_shows_only_local_ones_by_default(clean):
+    names = [a["fullName"] for a in list_md(clean, "ConnectedApp", alias="org1")]
+    assert names == ["sfops_Automation"]  # the installed third-party Planhat is not this org's component
+
+
+def test_installed_eca_and_its_policies_survive_a_restart(clean):
+    import pathlib
+
+    from sfemu.org import Emulator
+
+    app = install(clean)
+    permission_set(clean, "Planhat_Integration")
+    save(clean, OAUTH, "Planhat_oauthPlcy", {"externalClientApplication": VENDOR,
+                                             "permittedUsersPolicyType": "AdminApprovedPreAuthorized",
+                                             "commaSeparatedPermissionSet": "Planhat_Integration"})
+    reloaded = Emulator(pathlib.Path(clean.data_dir), orgs=3, settings={"fsync": False}).orgs[ORG]
+    [eca_app] = reloaded.external_client_apps()
+    assert eca_app["client_id"] == app["client_id"]
+    assert eca_app["oauth_policy"]["commaSeparatedPermissionSet"] == "Planhat_Integration"

@@ -29,7 +29,7 @@ import re
 import secrets
 import threading
 
-from . import ids
+from . import eca, ids
 from .schema import (
     OBJECT_PERMISSION_DEPENDENCIES,
     OBJECT_PERMISSION_FLAGS,
@@ -1338,9 +1338,9 @@ class Org:
         profile named in commaSeparatedProfile (what AdminApprovedPreAuthorized lets in) [doc
         ExtlClntAppOauthConfigurablePolicies]."""
         with self.lock:
-            eca = self._apps.get(app) if isinstance(app, str) else None
-            if eca is not None and _is_eca(eca):
-                return self._eca_lets_in(eca, ids.normalize_id(user_id))
+            entry = self._find_app_entry(app) if isinstance(app, str) else None
+            if entry is not None and _is_eca(entry):
+                return self._eca_lets_in(entry, ids.normalize_id(user_id))
             app_id = ids.normalize_id(app) if isinstance(app, str) else None
             if app_id is None or app_id not in self._tables.get("ConnectedApplication", {}):
                 try:
@@ -1372,8 +1372,6 @@ class Org:
                 return self.get_external_client_app(existing["name"])
             if existing is not None and existing.get("id") in self._tables.get("ConnectedApplication", {}):
                 raise ApiError(400, "INVALID_INPUT", f"{existing['name']} is installed as a connected app.")
-            from . import eca  # noqa: PLC0415 - small module, imported where used
-
             label = existing["name"] if existing else str(name)
             dev = eca.developer_name(label)
             admin = self._admin_id()
@@ -1421,8 +1419,6 @@ class Org:
         their defaults ([3rd] public ECA guide: "an upsert ... replaces the entire record: omitted fields ... reset
         to defaults"); a Setup save (``replace`` false) changes only the given elements. Returns the per-component
         errors (eca.validate_*); nothing is stored when there are any."""
-        from . import eca  # noqa: PLC0415
-
         with self.lock:
             app = self._find_app_entry(name)
             if app is None or not _is_eca(app):

@@ -30,7 +30,7 @@ import time
 import urllib.parse
 from collections import OrderedDict
 
-from sfemu import LATEST_API_VERSION, OLDEST_API_VERSION, ids
+from sfemu import LATEST_API_VERSION, OLDEST_API_VERSION, eca, ids
 
 log = logging.getLogger("sfemu.server")
 
@@ -1605,8 +1605,6 @@ def _eca_setup_save(org, name, data):
     the Metadata API's update, which replaces the component). ``oauth_policy`` / ``policies``: ExtlClntAppOauth-
     ConfigurablePolicies / ExtlClntAppConfigurablePolicies elements with their Metadata names and values;
     ``admin_approved`` (bool) is short for permittedUsersPolicyType. Same validation as the Metadata API."""
-    from sfemu import eca  # noqa: PLC0415
-
     changes = {"oauth_policy": dict(data.get("oauth_policy") or {}), "policies": dict(data.get("policies") or {})}
     if data.get("admin_approved") is not None:
         changes["oauth_policy"]["permittedUsersPolicyType"] = (

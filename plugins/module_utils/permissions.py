@@ -13,28 +13,48 @@ from .planning import closure, did_you_mean
 
 PREFIX = 'Permissions'
 
+# --- The permission rules: the one table the collection and its emulator share ------------------------------------
+# SYSTEM_DEPENDENCIES, INTRODUCED_IN, OBJECT_FLAGS and OBJECT_REQUIRES below are the only copy.  sfemu (the emulator
+# every test runs against) reads these four literals from this file with ast.literal_eval, without importing it
+# (sfemu/src/sfemu/rules.py), so the modules and the emulator cannot drift apart.  They live here, as plain Python
+# literals, because this file ships in the collection and Ansible packs module_utils *.py files into each module:
+# a data file next to it would not reach the module, and the collection must stay installable without sfemu.
+# Keep them literals (dict, tuple, str) with a source per entry; sfemu/docs/rules.md lists the same sources.
+
 # Dependencies Salesforce enforces on PermissionSet system permissions through the API: it does not enable them
 # for you, it rejects the write with FIELD_INTEGRITY_EXCEPTION "Permission X depends on permission(s): Y".
-# Keys and values are API names without the "Permissions" prefix.  Same table as sfemu/src/sfemu/schema.py
-# SYSTEM_PERMISSION_DEPENDENCIES and sfemu/docs/rules.md; keep them aligned.
+# Keys and values are API names without the "Permissions" prefix.
 SYSTEM_DEPENDENCIES = {
     # [real] jsforce issue #749: "Permission ManageUsers depends on permission(s): ViewRoles".
     'ManageUsers': ('ViewRoles',),
+    # [3rd] Pendula "Activity Sync Integration Permission Set": View Roles and Role Hierarchy "Required by View Setup
+    # and Configuration"; Planhat's guide: View Roles is "auto-enabled" by View Setup; a public deploy log quoting
+    # "Permission ViewSetup depends on ViewRoles".  Every real profile/permission set with ViewSetup in
+    # AlexShmellyoff/Arbutus@4d7b8a6 and Epic-ATS/NightlyBackup@75e301d (20 of 20) also has ViewRoles.
+    'ViewSetup': ('ViewRoles',),
     # [doc] Salesforce Help 000321298: Modify All Data includes View All Data; the API does not enable it for you.
     'ModifyAllData': ('ViewAllData',),
     # [3rd] public setup guide: "ViewAllData depends on permission(s)" ViewEventLogFiles, ViewPublicDashboards,
-    # ViewPublicReports.
+    # ViewPublicReports (the same three are on in every real set with ViewAllData in the two repositories above).
     'ViewAllData': ('ViewEventLogFiles', 'ViewPublicDashboards', 'ViewPublicReports'),
     # [3rd] FIELD_INTEGRITY_EXCEPTION quoted in a public repo: "EditActivatedOrders requires ActivateOrder".
     'EditActivatedOrders': ('ActivateOrder',),
+    # [3rd] Pendula (same guide): Manage Custom Permissions "Required by the Customize Application permission"
+    # (2 of 2 real sets with CustomizeApplication in the repositories above also have it).
+    'CustomizeApplication': ('ManageCustomPermissions',),
     # [infer] the permission editor enables API Enabled with API Only User; without API access the user could not log in.
     'ApiUserOnly': ('ApiEnabled',),
 }
 # Known but org-feature dependent, so not applied (they would grant more than asked in orgs without the feature):
-# CustomizeApplication -> ManageTranslation (Translation Workbench on; [real] NPSP PR #3979).
+# CustomizeApplication -> ManageTranslation (Translation Workbench on; [real] NPSP PR #3979; off in both real
+# CustomizeApplication sets above), CustomizeApplication -> ManageTerritories (territory management on; [3rd]).
 
 # Permissions that exist only from some API version on: named in the error when the describe in use lacks them.
-# [doc] Summer '26 field reference lists PermissionsCanApproveUninstalledApps (see shared reference 1.2).
+# sfemu takes the first version of its PermissionSet describe that has the field from here (its setting
+# approve_uninstalled_apps_since defaults to this value).
+# [doc] Summer '26 (67.0) field reference lists PermissionsCanApproveUninstalledApps (shared reference 1.2); [real] the
+# field is absent from a real v63 PermissionSet describe (j-schreiber/js-sf-cli-security-audit@e9d8a08) and [3rd]
+# was reported missing in late-2025 orgs; v64-v66 are unknown.
 INTRODUCED_IN = {
     'CanApproveUninstalledApps': ('Approve Uninstalled Connected Apps', '67.0'),
 }

@@ -206,10 +206,20 @@ def check_field(object_name, field_name, level, describe):
         return '%s.%s' % (object_name, short), 'field %s.%s does not exist.%s' % (object_name, short, did_you_mean(short, names))
     canonical = '%s.%s' % (describe.get('name') or object_name, info['name'])
     if not info.get('permissionable', False):
-        return canonical, ('field %s has no field permissions (not permissionable: system, required or master-detail fields are always '
-                           'accessible).' % canonical)
+        return canonical, ('field %s has no field permissions (not permissionable): Salesforce keeps no field-level security for it, so '
+                           'it is always accessible with access to the object (name, status, required, system and master-detail fields '
+                           'are like this).' % canonical)
+    # Real orgs hold the field-level security of an address on the compound field only (Account.BillingAddress,
+    # never Account.BillingCountry), although the describe flags the parts permissionable too: name the compound.
+    compound = fields.get((info.get('compoundFieldName') or '').lower())
+    if compound is not None and compound.get('type') == 'address':
+        return canonical, ('field %s is part of the address %s.%s, which holds its field-level security: list %s.%s instead.'
+                           % (canonical, describe.get('name') or object_name, compound['name'], describe.get('name') or object_name,
+                              compound['name']))
     # Formula and auto-number fields (and fields nobody can write) only take read (Object Reference, FieldPermissions).
-    read_only = info.get('calculated') or info.get('autoNumber') or (not info.get('updateable', True) and not info.get('createable', True))
+    # An address compound is not written itself, but its edit is what lets a user write the parts.
+    read_only = info.get('type') != 'address' and (
+        info.get('calculated') or info.get('autoNumber') or (not info.get('updateable', True) and not info.get('createable', True)))
     if level == 'edit' and read_only:
         return canonical, 'field %s is read-only (formula, auto-number or system field): use read, not edit.' % canonical
     return canonical, None
@@ -232,9 +242,10 @@ def check_objects(objects, targets_describe, describes):
         raw = obj['name']
         canonical = by_lower.get(raw.lower()) if targets else raw
         if canonical is None:
-            problems.append('object %r is unknown or cannot carry object permissions (not in ObjectPermissions.SobjectType).%s'
-                            % (raw, did_you_mean(raw, targets)))
-            continue
+            canonical, problem = _field_only_object(obj, describes.get(raw.lower()), targets)
+            if problem:
+                problems.append(problem)
+                continue
         if canonical.lower() in seen:
             problems.append('object %s is listed twice.' % canonical)
             continue
@@ -261,3 +272,20 @@ def check_objects(objects, targets_describe, describes):
                          hint='Use API names as in Setup > Object Manager (for example Account, Invoice__c, Account.Industry); '
                               'field levels are read, edit or none.')
     return plan
+
+
+def _field_only_object(obj, describe, targets):
+    """An object outside ObjectPermissions.SobjectType: (canonical name, None) when the entry asks for field
+    permissions only and the object exists (Task, Event, OpportunityLineItem, OrderItem and User take field
+    permissions but no object permissions: their record access follows the parent record or a system permission),
+    else (None, problem)."""
+    raw = obj['name']
+    flags = [name for name, _field in OBJECT_FLAGS if obj.get(name)]
+    if isinstance(describe, dict) and describe.get('name') and obj.get('fields') and not flags:
+        return describe['name'], None
+    if isinstance(describe, dict) and describe.get('name'):
+        return None, ('object %s cannot carry object permissions (not in ObjectPermissions.SobjectType): its record access follows '
+                      'the parent record or a system permission (View All Users for User, Edit Tasks for Task); drop %s and keep '
+                      'only its fields.' % (describe['name'], ', '.join(flags) or 'the entry'))
+    return None, ('object %r is unknown or cannot carry object permissions (not in ObjectPermissions.SobjectType).%s'
+                  % (raw, did_you_mean(raw, targets)))

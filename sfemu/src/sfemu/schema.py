@@ -1164,7 +1164,7 @@ class Catalog:
             cached = self._build_describe(odef, v)
             with self._lock:
                 self._describe_cache[key] = cached
-        # Describes are large (PermissionSet ~1 MB); callers get a shallow copy of the top level and must not mutate
+        # Describes are large (PermissionSet ~0.6 MB); callers get a shallow copy of the top level and must not mutate
         # nested structures. The server only serialises them.
         return dict(cached)
 

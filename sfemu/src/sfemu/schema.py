@@ -278,8 +278,8 @@ def _address(prefix: str, label: str) -> list[FieldDef]:
     compound = f"{prefix}Address"
     lead = f"{label} " if label else ""
     names = [(f"{prefix}Street", "textarea", "Street", 255), (f"{prefix}City", "string", "City", 40),
-             (f"{prefix}State", "string", "State/Province", 80), (f"{prefix}PostalCode", "string", "Zip/Postal Code", 20),
-             (f"{prefix}Country", "string", "Country", 80)]
+             (f"{prefix}State", "string", "State/Province", 80),
+             (f"{prefix}PostalCode", "string", "Zip/Postal Code", 20), (f"{prefix}Country", "string", "Country", 80)]
     parts = [F(name, type_, lead + part_label, length=length, compound=compound)
              for name, type_, part_label, length in names]
     keys = ("street", "city", "state", "postalCode", "country")

@@ -27,7 +27,8 @@ def load(path: Path = COLLECTION_RULES_FILE) -> dict:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except OSError as exc:
         raise RuntimeError(f"sfemu reads its permission rules from the collection file {path}, which is not "
-                           f"there ({exc}); install sfemu from the repository checkout (pip install -e sfemu).") from exc
+                           f"there ({exc}); install sfemu from the repository checkout "
+                           "(pip install -e sfemu).") from exc
     found = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):

@@ -5,7 +5,8 @@ import pathlib
 
 import pytest
 
-from stand_in import StandInRun, integration, live_environment, org_tables, run_live_suite
+from stand_in import StandInRun, live_environment, org_tables, run_live_suite
+from shared import integration  # tests/live/shared.py, on the path stand_in.py sets up
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,6 @@ import xml.etree.ElementTree as ET
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "live"))
-sys.path.insert(0, str(REPO / "tests" / "integration"))
-
-from shared import integration  # noqa: E402,F401  (after the path set-up above)
 
 
 def live_environment(connection=None, **extra):

@@ -12,7 +12,7 @@ import pytest
 
 import replay
 import scrub
-from stand_in import integration
+from shared import integration
 
 RECORDED = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "recorded"
 RUNS = sorted(p for p in RECORDED.iterdir() if (p / "run.yaml").is_file()) if RECORDED.is_dir() else []

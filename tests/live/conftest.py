@@ -56,7 +56,8 @@ def run_id():
 def recorder(run_id, request):
     """With SFOPS_LIVE_RECORD=1: every exchange of this process and of every process it starts goes to a private raw
     directory (recorder/sitecustomize.py); at the end of the session scrub.py turns it into fixtures under
-    SFOPS_LIVE_RECORD_DIR (default tests/fixtures/recorded)/<date>-<run id>/ and deletes the raw files."""
+    SFOPS_LIVE_RECORD_DIR (default tests/fixtures/recorded)/<date>-<run id>/ and deletes the raw files. Yields
+    the dict that becomes run.yaml's description of the org (None when not recording)."""
     if not recording_enabled():
         yield None
         return
@@ -66,13 +67,12 @@ def recorder(run_id, request):
     os.environ["SFOPS_LIVE_RECORD_STEP"] = "connect"  # the login and version lookup of the `live` fixture
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(RECORDER_DIR), saved["PYTHONPATH"]) if p)
     load_module("sfops_live_recorder", RECORDER_DIR / "sitecustomize.py").install(raw_dir)
-    recording = {"raw_dir": raw_dir, "meta": {}}
+    meta = {}  # what the test learns about the org, for run.yaml
     try:
-        yield recording
+        yield meta
         out_root = pathlib.Path(os.environ.get("SFOPS_LIVE_RECORD_DIR") or REPO / "tests" / "fixtures" / "recorded")
         name = "%s-%s" % (datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d"), run_id)
-        written = scrub.write_run(raw_dir, out_root / name, scrub.Context.from_environ(os.environ),
-                                  recording["meta"])
+        written = scrub.write_run(raw_dir, out_root / name, scrub.Context.from_environ(os.environ), meta)
         request.config.pluginmanager.get_plugin("terminalreporter").write_line(
             "recorded %d exchanges in %s" % (written, out_root / name))
     finally:

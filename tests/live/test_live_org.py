@@ -51,7 +51,7 @@ def test_integration_user_lifecycle(live, run_id, run_playbook, run_tasks, step,
     alias, username, ps_name = live.alias, rv["integration_user_username"], rv["integration_user_permission_set_name"]
     org = live.raw_query(alias, "SELECT OrganizationType, IsSandbox FROM Organization")[0]
     if recorder is not None:
-        recorder["meta"].update({"organization_type": org["OrganizationType"], "is_sandbox": org["IsSandbox"],
+        recorder.update({"organization_type": org["OrganizationType"], "is_sandbox": org["IsSandbox"],
                                  "api_version": live.api_version, "preset": preset_name})
     before = live.snapshot()
     assert not any(live.run_rows(run_id).values())

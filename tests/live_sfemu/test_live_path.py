@@ -82,6 +82,7 @@ def test_the_recording_holds_every_exchange_of_every_process(stand_in):
     assert run is not None, stand_in
     meta = scrub.load(run / "run.yaml")
     assert meta["steps"] == STEPS and meta["unanswered"] == []
+    assert meta["preset"] == "planhat" and meta["api_version"] == "67.0" and meta["is_sandbox"] is False
     items = interactions_of(run)
     tokens = [i for i in items if path_of(i) == "/services/oauth2/token"]
     # GET /services/data/ (the version list) is not an API request, for Salesforce as for sfemu's counters.

@@ -181,7 +181,7 @@ removed_permission_sets:
   sample: []
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.connected_apps import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_connected_app_policy import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

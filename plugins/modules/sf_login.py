@@ -79,7 +79,7 @@ user_id:
   sample: 0055g00000ABCDEAA2
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.login import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_login import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

@@ -173,7 +173,7 @@ applied:
   sample: {updated: [Contact]}
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.object_permissions import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_object_permission import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

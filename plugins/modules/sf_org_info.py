@@ -234,7 +234,7 @@ validation:
       sample: {Account.Industry: read}
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.org_info import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_org_info import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

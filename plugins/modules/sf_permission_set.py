@@ -189,7 +189,7 @@ removed_assignments:
   sample: 0
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.permission_sets import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_permission_set import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

@@ -140,7 +140,7 @@ removed:
       sample: []
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.assignments import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_permission_set_assignment import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

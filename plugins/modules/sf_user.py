@@ -273,7 +273,7 @@ password:
   sample: null
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.users import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_user import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

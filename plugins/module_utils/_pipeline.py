@@ -93,6 +93,11 @@ class Plan(object):
         self.list_change(option, to_add, to_remove)
         return to_add, to_remove
 
+    def drop(self, key):
+        """Forget the change of ``key`` (apply found it cannot be written: the result must not claim it)."""
+        self.before.pop(key, None)
+        self.after.pop(key, None)
+
     def create(self, after):
         """The resource does not exist and will be created as ``after``."""
         self.action, self.state = 'create', after
@@ -150,22 +155,28 @@ class Resource(object):
         current = self.read()
         self.step('planning the changes of %s' % self.describe())
         plan = self.plan(current)
-        for warning in plan.warnings:
-            task.warn(warning)
-        result = {'changed': plan.changed, self.RESULT_KEY: plan.state, 'added': plan.added, 'removed': plan.removed}
-        if plan.changed and task.diff_mode:
-            result['diff'] = plan.diff()
+        after = None
         if plan.changed and not task.check_mode:
             try:
                 after = self.apply(plan)
             except SalesforceError as err:
+                self._warn(plan)
                 # Writes Salesforce already saved stay saved: the failure must not say "changed: false".
                 task.fail_from(err, changed=bool(plan.applied), applied=plan.applied)
-            if after is not None:
-                result[self.RESULT_KEY] = after
+        self._warn(plan)
+        # Read after apply, which may narrow the plan to what Salesforce accepted (Plan.drop).
+        result = {'changed': plan.changed, self.RESULT_KEY: plan.state if after is None else after,
+                  'added': plan.added, 'removed': plan.removed}
+        if plan.changed and task.diff_mode:
+            result['diff'] = plan.diff()
         result.update(plan.extra)
         result['msg'] = self.message(plan, task.check_mode)
         return result
+
+    def _warn(self, plan):
+        for warning in plan.warnings:
+            self.task.warn(warning)
+        plan.warnings = []
 
     def message(self, plan, check_mode):
         """One line a person reads in the task output: what changed (or would), or that nothing had to."""

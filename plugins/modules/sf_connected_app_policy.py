@@ -196,6 +196,9 @@ msg:
   sample: "Updated connected app Planhat: permitted_users, permission_sets +1."
 '''
 
+# This file is the documentation; the code is plugins/module_utils/_sf_connected_app_policy.py (read, plan, apply on the
+# pipeline of plugins/module_utils/_pipeline.py), and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
 from ansible_collections.sfops.salesforce.plugins.module_utils._sf_connected_app_policy import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 

@@ -102,7 +102,7 @@ EXAMPLES = r'''
       auth_method: jwt_bearer
       login_url: https://login.salesforce.com
       client_id: "{{ sf_client_id }}"
-      username: "{{ sf_username }}"
+      login_username: "{{ sf_username }}"
       private_key_file: "{{ sf_private_key_file }}"
   block:
     - name: Report drift without changing anything (run with --check --diff)
@@ -203,6 +203,9 @@ removed_assignments:
   sample: 0
 '''
 
+# This file is the documentation; the code is plugins/module_utils/_sf_permission_set.py (read, plan, apply on the
+# pipeline of plugins/module_utils/_pipeline.py), and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
 from ansible_collections.sfops.salesforce.plugins.module_utils._sf_permission_set import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 

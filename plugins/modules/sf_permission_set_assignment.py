@@ -151,6 +151,9 @@ msg:
   sample: "Updated the assignments of planhat.integration@example.com.prod: permission_sets +1."
 '''
 
+# This file is the documentation; the code is plugins/module_utils/_sf_permission_set_assignment.py (read, plan, apply on the
+# pipeline of plugins/module_utils/_pipeline.py), and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
 from ansible_collections.sfops.salesforce.plugins.module_utils._sf_permission_set_assignment import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 

@@ -312,6 +312,9 @@ password:
   sample: null
 '''
 
+# This file is the documentation; the code is plugins/module_utils/_sf_user.py (read, plan, apply on the
+# pipeline of plugins/module_utils/_pipeline.py), and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
 from ansible_collections.sfops.salesforce.plugins.module_utils._sf_user import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 

@@ -4,7 +4,7 @@
 """Action plugin of sf_org_info: runs the module's code on the controller when the task would run there anyway
 (see plugins/plugin_utils/in_process.py); the module itself documents the options."""
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.org_info import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_org_info import SPEC
 from ansible_collections.sfops.salesforce.plugins.plugin_utils.in_process import SalesforceAction
 
 

@@ -4,7 +4,7 @@
 """Action plugin of sf_permission_set: runs the module's code on the controller when the task would run there anyway
 (see plugins/plugin_utils/in_process.py); the module itself documents the options."""
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.permission_sets import SPEC
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_permission_set import SPEC
 from ansible_collections.sfops.salesforce.plugins.plugin_utils.in_process import SalesforceAction
 
 

@@ -12,7 +12,7 @@ options:
     description:
       - How to obtain an access token.
       - V(jwt_bearer) (recommended for automation) signs a JWT with O(private_key) or O(private_key_file) for
-        O(username); the certificate must be uploaded to the connected app and the user pre-authorised.
+        O(login_username); the certificate must be uploaded to the connected app and the user pre-authorised.
       - V(client_credentials) uses O(client_id) and O(client_secret); the connected app must have a run-as user.
         The token is requested from O(instance_url) (My Domain) when set, otherwise from O(login_url).
       - V(refresh_token) exchanges O(refresh_token) (and O(client_secret) when the app requires it).
@@ -47,16 +47,22 @@ options:
       - Consumer secret, for O(auth_method=client_credentials), O(auth_method=password) and some refresh-token apps.
       - If not set, the value of the E(SF_CLIENT_SECRET) environment variable is used.
     type: str
-  username:
+  login_username:
     description:
-      - Username to log in as, for O(auth_method=jwt_bearer) and O(auth_method=password).
+      - Username of the user to log in as, for O(auth_method=jwt_bearer) and O(auth_method=password). It is always the
+        login user, never a user the module manages (M(sfops.salesforce.sf_user) names that one O(sfops.salesforce.sf_user#module:username)).
+      - The old name C(username) is a deprecated alias (not in M(sfops.salesforce.sf_user)); it will be removed in 1.0.0.
       - If not set, the value of the E(SF_USERNAME) environment variable is used.
     type: str
-  password:
+    aliases: [username]
+  login_password:
     description:
-      - Password (with the security token appended if the org requires it) for O(auth_method=password).
+      - Password of O(login_username) (with the security token appended if the org requires it) for
+        O(auth_method=password).
+      - The old name C(password) is a deprecated alias (not in M(sfops.salesforce.sf_user)); it will be removed in 1.0.0.
       - If not set, the value of the E(SF_PASSWORD) environment variable is used.
     type: str
+    aliases: [password]
   private_key:
     description:
       - PEM text of the RSA private key for O(auth_method=jwt_bearer). Mutually exclusive in practice with

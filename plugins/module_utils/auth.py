@@ -31,8 +31,12 @@ AUTH_ARGSPEC = dict(
     login_url=dict(type='str', default=DEFAULT_LOGIN_URL, fallback=(env_fallback, ['SF_LOGIN_URL'])),
     client_id=dict(type='str', fallback=(env_fallback, ['SF_CLIENT_ID'])),
     client_secret=dict(type='str', no_log=True, fallback=(env_fallback, ['SF_CLIENT_SECRET'])),
-    username=dict(type='str', fallback=(env_fallback, ['SF_USERNAME'])),
-    password=dict(type='str', no_log=True, fallback=(env_fallback, ['SF_PASSWORD'])),
+    # login_* names the user the automation logs in as, in every module: sf_user's own username is the managed user.
+    # The old names stay as deprecated aliases wherever a module has no option of that name (module.ModuleSpec).
+    login_username=dict(type='str', aliases=['username'], fallback=(env_fallback, ['SF_USERNAME']),
+                        deprecated_aliases=[dict(name='username', version='1.0.0', collection_name='sfops.salesforce')]),
+    login_password=dict(type='str', no_log=True, aliases=['password'], fallback=(env_fallback, ['SF_PASSWORD']),
+                        deprecated_aliases=[dict(name='password', version='1.0.0', collection_name='sfops.salesforce')]),
     private_key=dict(type='str', no_log=True, fallback=(env_fallback, ['SF_PRIVATE_KEY'])),
     # A path, not a secret: no_log=False keeps validate-modules quiet and the path visible for debugging.
     private_key_file=dict(type='path', no_log=False, fallback=(env_fallback, ['SF_PRIVATE_KEY_FILE'])),
@@ -50,11 +54,11 @@ AUTH_ARGSPEC = dict(
 
 # Options each flow needs; checked before any request so a typo fails with a list of what is missing.
 REQUIRED = {
-    'jwt_bearer': ('client_id', 'username'),
+    'jwt_bearer': ('client_id', 'login_username'),
     'client_credentials': ('client_id', 'client_secret'),
     'refresh_token': ('client_id', 'refresh_token'),
     'access_token': ('access_token', 'instance_url'),
-    'password': ('client_id', 'client_secret', 'username', 'password'),
+    'password': ('client_id', 'client_secret', 'login_username', 'login_password'),
 }
 ENV_OF = dict((name, spec['fallback'][1][0]) for name, spec in AUTH_ARGSPEC.items())
 
@@ -141,7 +145,7 @@ def jwt_claims(params, now=None):
     now = int(now if now is not None else time.time())
     return {
         'iss': params['client_id'],
-        'sub': params['username'],
+        'sub': params['login_username'],
         'aud': (params.get('login_url') or DEFAULT_LOGIN_URL).rstrip('/'),
         'exp': now + JWT_LIFETIME,
     }
@@ -177,7 +181,7 @@ def token_request(params, now=None):
             form['client_secret'] = params['client_secret']
     elif method == 'password':
         form = {'grant_type': 'password', 'client_id': params['client_id'], 'client_secret': params['client_secret'],
-                'username': params['username'], 'password': params['password']}
+                'username': params['login_username'], 'password': params['login_password']}
     else:
         raise ValueError('no token request for auth_method %s' % method)
     return base + '/services/oauth2/token', form

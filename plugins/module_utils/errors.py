@@ -45,7 +45,7 @@ HINTS = {
     'SERVER_UNAVAILABLE': 'Salesforce did not answer in time or is in maintenance: re-run later or raise the retries option.',
     'CONNECTION_ERROR': 'The host could not be reached: check instance_url/login_url, DNS, proxies and validate_certs/ca_path.',
     # OAuth token endpoint errors (``error`` field)
-    'invalid_grant': 'Check username, the private key (its certificate must be uploaded to the connected app), that the user '
+    'invalid_grant': 'Check login_username (and login_password), the private key (its certificate must be uploaded to the connected app), that the user '
                      'is pre-authorised (admin-approved profile or permission set) and login_url (test.salesforce.com for sandboxes, '
                      'My Domain for client_credentials); refresh tokens expire per the app policy.',
     'invalid_client_id': 'The client_id (consumer key) is unknown to this org: copy it from the connected app or external client app.',

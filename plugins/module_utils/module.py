@@ -36,7 +36,7 @@ except ImportError:
     HAS_JWT = False
     JWT_IMPORT_ERROR = traceback.format_exc()
 
-SECRET_OPTIONS = ('client_secret', 'password', 'private_key', 'access_token', 'refresh_token')
+SECRET_OPTIONS = ('client_secret', 'login_password', 'private_key', 'access_token', 'refresh_token')
 VALIDATION_KEYWORDS = ('mutually_exclusive', 'required_together', 'required_one_of', 'required_if', 'required_by')
 
 
@@ -52,18 +52,26 @@ class ModuleSpec(object):
     :param argument_spec: the module's own options; the auth options are merged in.
     :param run: ``run(task) -> result dict``; raises ``SalesforceError`` for every foreseeable failure.
     :param register_tokens: add tokens obtained at run time to the no_log values (not for sf_login, which returns one).
-    :param client_params: ``client_params(params) -> params`` the client logs in with (sf_user's own ``username``
-        option names the managed user, so its login user comes from ``login_username``).
+    :param login_aliases: keep the deprecated aliases ``username``/``password`` of ``login_username``/``login_password``
+        (sf_user sets False: there ``username`` is the managed user, and ``password`` would read as that user's).
+        An alias that is also one of the module's own option names is always dropped.
+    :param client_params: ``client_params(params) -> params`` the client logs in with (sf_login never reuses a given
+        token).
     :param check: ``check(params)``: extra checks before any request; raises ``InputError``.
     :param validation: ``mutually_exclusive``, ``required_one_of``, ... as for AnsibleModule.
     """
 
-    def __init__(self, name, argument_spec, run, register_tokens=True, client_params=None, check=None, **validation):
+    def __init__(self, name, argument_spec, run, register_tokens=True, login_aliases=True, client_params=None, check=None,
+                 **validation):
         unknown = set(validation) - set(VALIDATION_KEYWORDS)
         if unknown:
             raise TypeError('unknown ModuleSpec keywords: %s' % ', '.join(sorted(unknown)))
         self.name = name
         self.argument_spec = auth_argument_spec()
+        for option in self.argument_spec.values():
+            if option.get('aliases') and (not login_aliases or set(option['aliases']) & set(argument_spec)):
+                option.pop('aliases')
+                option.pop('deprecated_aliases', None)
         self.argument_spec.update(argument_spec)
         self.run = run
         self.register_tokens = register_tokens

@@ -1,7 +1,7 @@
 # Copyright (c) sfops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Pure planning helpers: compare, reconcile, diff, close matches, dependency closure.
+"""Pure planning helpers: close matches and dependency closure (set reconciliation is _pipeline.reconcile).
 
 FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
 
@@ -9,37 +9,6 @@ No I/O here: every function is table-tested in tests/unit/plugins/module_utils/t
 """
 
 import difflib
-
-
-def changed_keys(current, desired):
-    """Keys of ``desired`` whose value differs from ``current`` (None in desired = unmanaged, skipped)."""
-    current = current or {}
-    return sorted(k for k, v in desired.items() if v is not None and current.get(k) != v)
-
-
-def diff_of(before, after, keys=None):
-    """``{"before": ..., "after": ...}`` restricted to ``keys`` (default: keys whose values differ)."""
-    before = before or {}
-    after = after or {}
-    if keys is None:
-        keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    return {'before': dict((k, before.get(k)) for k in keys if k in before),
-            'after': dict((k, after.get(k)) for k in keys if k in after)}
-
-
-def reconcile(current, desired, purge=False):
-    """Set reconciliation: (to_add, to_remove), both sorted lists.
-
-    ``desired`` None means "unmanaged": nothing to add; with purge everything current goes (an explicit empty list
-    is the way to say "none").  ``to_remove`` is empty unless ``purge``.
-    """
-    current = set(current or ())
-    if desired is None:
-        return [], []
-    desired = set(desired)
-    to_add = sorted(desired - current)
-    to_remove = sorted(current - desired) if purge else []
-    return to_add, to_remove
 
 
 def close_matches(word, candidates, n=3, cutoff=0.6):

@@ -14,8 +14,9 @@ description:
     C(ConnectedApplication) object is read-only, and read back from C(ConnectedApplication) to confirm it took.
     Permission set access is C(SetupEntityAccess) rows (created and deleted; Salesforce has no update for them).
   - If the app is used in the org but not installed, or Salesforce refuses the change, the module fails with the
-    manual step to take in Setup (see RV(manual_steps)). In check mode that is reported as drift instead
-    (C(changed=true) and the step); with O(require_installed=false) the step is reported and the task does not fail.
+    manual step to take in Setup (see RV(manual_steps)). In check mode, and with O(require_installed=false), the step
+    is reported (and warned about) and the task does not fail. A manual step is never reported as C(changed): that
+    flag says what this module writes, or would write in check mode.
   - On a converged org a run costs one token request and one or two API requests (a composite read, plus a
     Metadata API read when O(ip_relaxation) or O(refresh_token_policy) is set).
 author:
@@ -57,7 +58,8 @@ options:
     elements: str
   purge_permission_sets:
     description:
-      - Remove access from permission sets that are not in O(permission_sets) (never from profiles).
+      - Remove access from permission sets that are not in O(permission_sets) (never from profiles); V([]) removes
+        it from all of them. Acts only when O(permission_sets) is given.
     type: bool
     default: false
   require_installed:
@@ -167,21 +169,37 @@ manual_steps:
   elements: str
   sample:
     - In Setup, open Apps > Connected Apps > Connected Apps OAuth Usage, find "Planhat" and click Install (...), then re-run this task.
-added_permission_sets:
+added:
   description: Permission sets given access by this run (or that would be, in check mode).
   returned: always
-  type: list
-  elements: str
-  sample: [Planhat_Integration]
-removed_permission_sets:
+  type: dict
+  contains:
+    permission_sets:
+      description: Permission sets, by API name.
+      type: list
+      elements: str
+      sample: [Planhat_Integration]
+removed:
   description: Permission sets whose access was removed by this run (or would be, in check mode).
   returned: always
-  type: list
-  elements: str
-  sample: []
+  type: dict
+  contains:
+    permission_sets:
+      description: Permission sets, by API name.
+      type: list
+      elements: str
+      sample: []
+msg:
+  description: What the run changed (or would change, in check mode), in one sentence.
+  returned: always
+  type: str
+  sample: "Updated connected app Planhat: permitted_users, permission_sets +1."
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.connected_apps import SPEC
+# This file is the documentation; the code is plugins/module_utils/_sf_connected_app_policy.py (read, plan, apply on the
+# pipeline of plugins/module_utils/_pipeline.py), and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_connected_app_policy import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

@@ -33,7 +33,7 @@ EXAMPLES = r'''
     auth_method: jwt_bearer
     login_url: https://login.salesforce.com
     client_id: "{{ sf_client_id }}"
-    username: "{{ sf_username }}"
+    login_username: "{{ sf_username }}"
     private_key_file: "{{ sf_private_key_file }}"
   register: sf_session
   no_log: true
@@ -79,7 +79,9 @@ user_id:
   sample: 0055g00000ABCDEAA2
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.login import SPEC
+# This file is the documentation; the code is plugins/module_utils/_sf_login.py, and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_login import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

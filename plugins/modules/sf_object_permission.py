@@ -35,9 +35,10 @@ options:
   objects:
     description:
       - Objects and the access to grant on each. Objects not listed are left alone unless O(purge_objects=true).
+      - Omit to leave the object permissions unmanaged (O(purge_objects) then removes nothing); V([]) with
+        O(purge_objects=true) removes them all.
     type: list
     elements: dict
-    default: []
     suboptions:
       name:
         description: API name of the object, for example V(Account) or V(Invoice__c).
@@ -71,16 +72,19 @@ options:
         description:
           - Field-level security, C(FieldName) (or C(Object.FieldName)) to V(read), V(edit) or V(none).
           - V(none) removes the field permission. Fields not listed are left alone unless O(purge_fields=true).
+          - Omit to leave this object's field permissions unmanaged (O(purge_fields) then removes none of them);
+            V({}) with O(purge_fields=true) removes them all.
         type: dict
-        default: {}
   purge_objects:
     description:
       - Remove object permissions (and the field permissions) of every object not listed in O(objects).
+      - Acts only when O(objects) is given.
     type: bool
     default: false
   purge_fields:
     description:
       - Remove field permissions of the listed objects that are not in their O(objects[].fields).
+      - Acts only on entries whose O(objects[].fields) is given.
     type: bool
     default: false
 notes:
@@ -144,23 +148,55 @@ field_permissions:
   type: dict
   sample: {Account.Industry: read, Contact.Email: edit}
 added:
-  description: Objects and C(Object.Field) names that gained a permission row.
+  description: Permission rows created by this run (or that would be, in check mode).
   returned: always
-  type: list
-  elements: str
-  sample: [Contact, Contact.Email]
+  type: dict
+  contains:
+    objects:
+      description: Objects that gained an C(ObjectPermissions) row.
+      type: list
+      elements: str
+      sample: [Contact]
+    fields:
+      description: C(Object.Field) names that gained a C(FieldPermissions) row.
+      type: list
+      elements: str
+      sample: [Contact.Email]
 removed:
-  description: Objects and C(Object.Field) names whose permission row was deleted.
+  description: Permission rows deleted by this run (or that would be), by revocation or purge.
   returned: always
-  type: list
-  elements: str
-  sample: [Contact.Phone]
+  type: dict
+  contains:
+    objects:
+      description: Objects whose C(ObjectPermissions) row was deleted.
+      type: list
+      elements: str
+      sample: []
+    fields:
+      description: C(Object.Field) names whose C(FieldPermissions) row was deleted.
+      type: list
+      elements: str
+      sample: [Contact.Phone]
 updated:
-  description: Objects and C(Object.Field) names whose existing row was changed.
+  description: Existing rows whose access changed.
   returned: always
-  type: list
-  elements: str
-  sample: [Account]
+  type: dict
+  contains:
+    objects:
+      description: Objects.
+      type: list
+      elements: str
+      sample: [Account]
+    fields:
+      description: C(Object.Field) names.
+      type: list
+      elements: str
+      sample: []
+msg:
+  description: What the run changed (or would change, in check mode), in one sentence.
+  returned: always
+  type: str
+  sample: "Updated the object permissions of permission set Integration_API_Access: objects +1, fields +1 -1."
 implied:
   description: C(Object.flag) values turned on because another flag requires them.
   returned: always
@@ -177,7 +213,10 @@ applied:
   sample: {updated: [Contact]}
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.object_permissions import SPEC
+# This file is the documentation; the code is plugins/module_utils/_sf_object_permission.py (read, plan, apply on the
+# pipeline of plugins/module_utils/_pipeline.py), and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_object_permission import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

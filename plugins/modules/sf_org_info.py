@@ -236,7 +236,9 @@ validation:
       sample: {Account.Industry: read}
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.org_info import SPEC
+# This file is the documentation; the code is plugins/module_utils/_sf_org_info.py, and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_org_info import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

@@ -51,7 +51,8 @@ options:
   purge_system_permissions:
     description:
       - Turn off every system permission that is not in O(system_permissions) (or implied by them).
-      - With O(system_permissions) omitted or empty this turns off all system permissions of the set.
+      - Acts only when O(system_permissions) is given: omitted, nothing is turned off; V([]) turns off all of them
+        (except the read-only ones Salesforce derives).
     type: bool
     default: false
   state:
@@ -101,7 +102,7 @@ EXAMPLES = r'''
       auth_method: jwt_bearer
       login_url: https://login.salesforce.com
       client_id: "{{ sf_client_id }}"
-      username: "{{ sf_username }}"
+      login_username: "{{ sf_username }}"
       private_key_file: "{{ sf_private_key_file }}"
   block:
     - name: Report drift without changing anything (run with --check --diff)
@@ -164,18 +165,31 @@ permission_set:
     license_id: 0PL5g0000008OIAGA2
     system_permissions: [ApiEnabled, ApiUserOnly]
     assignments: 1
-added_permissions:
-  description: System permissions turned on by this run (or that would be, in check mode).
+added:
+  description: System permissions turned on by this run (or that would be, in check mode), by API name.
   returned: always
-  type: list
-  elements: str
-  sample: [ApiEnabled]
-removed_permissions:
+  type: dict
+  contains:
+    system_permissions:
+      description: Permissions.
+      type: list
+      elements: str
+      sample: [ApiEnabled]
+removed:
   description: System permissions turned off by this run because of O(purge_system_permissions).
   returned: always
-  type: list
-  elements: str
-  sample: [ViewSetup]
+  type: dict
+  contains:
+    system_permissions:
+      description: Permissions.
+      type: list
+      elements: str
+      sample: [ViewSetup]
+msg:
+  description: What the run changed (or would change, in check mode), in one sentence.
+  returned: always
+  type: str
+  sample: "Created permission set Integration_API_Access: system_permissions +2."
 implied_permissions:
   description: Permissions added because a requested permission depends on them (whether or not they were already on).
   returned: always
@@ -189,7 +203,10 @@ removed_assignments:
   sample: 0
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.permission_sets import SPEC
+# This file is the documentation; the code is plugins/module_utils/_sf_permission_set.py (read, plan, apply on the
+# pipeline of plugins/module_utils/_pipeline.py), and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_permission_set import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

@@ -39,11 +39,17 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  purge:
+  purge_permission_sets:
     description:
-      - With O(state=present), also remove the user's other assignments, separately for each list that is given
-        (O(permission_sets) and/or O(permission_set_groups)); an empty list removes them all.
+      - With O(state=present), also remove the user's permission sets that O(permission_sets) does not list; V([])
+        removes them all. Acts only when O(permission_sets) is given.
       - Never touches the permission set owned by the user's profile, which is not a real assignment.
+    type: bool
+    default: false
+  purge_permission_set_groups:
+    description:
+      - With O(state=present), also remove the user's permission set groups that O(permission_set_groups) does not
+        list; V([]) removes them all. Acts only when O(permission_set_groups) is given.
     type: bool
     default: false
 notes:
@@ -71,7 +77,7 @@ EXAMPLES = r'''
     user: planhat.integration@example.com.prod
     permission_sets:
       - Planhat_Integration
-    purge: true
+    purge_permission_sets: true
 
 - name: Add a permission set group, leave everything else as it is
   sfops.salesforce.sf_permission_set_assignment:
@@ -138,9 +144,17 @@ removed:
       type: list
       elements: str
       sample: []
+msg:
+  description: What the run changed (or would change, in check mode), in one sentence.
+  returned: always
+  type: str
+  sample: "Updated the assignments of planhat.integration@example.com.prod: permission_sets +1."
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.assignments import SPEC
+# This file is the documentation; the code is plugins/module_utils/_sf_permission_set_assignment.py (read, plan, apply on the
+# pipeline of plugins/module_utils/_pipeline.py), and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_permission_set_assignment import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

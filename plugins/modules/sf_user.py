@@ -31,11 +31,18 @@ options:
     required: true
   login_username:
     description:
-      - The user to authenticate as for O(auth_method=jwt_bearer) and O(auth_method=password). In other modules of the
-        collection this is the O(username) connection option, which M(sfops.salesforce.sf_user) uses for the managed user.
+      - The user to authenticate as for O(auth_method=jwt_bearer) and O(auth_method=password), as in every module of the
+        collection. Unlike the other modules, M(sfops.salesforce.sf_user) takes no alias C(username) for it: here
+        O(username) is the managed user.
       - Not needed with O(auth_method=access_token) (for example after M(sfops.salesforce.sf_login)),
         V(client_credentials) or V(refresh_token).
       - If not set, the value of the E(SF_USERNAME) environment variable is used.
+    type: str
+  login_password:
+    description:
+      - Password of O(login_username) for O(auth_method=password). No alias C(password) here, so it is never mistaken
+        for the managed user's password (see O(reset_password)).
+      - If not set, the value of the E(SF_PASSWORD) environment variable is used.
     type: str
   email:
     description:
@@ -103,11 +110,18 @@ options:
     default: false
   permission_set_licenses:
     description:
-      - Permission set licences the user must have, by C(DeveloperName) or label.
-      - Licences not listed are B(kept), never removed, because removing one can silently take permissions away from every
-        permission set the user holds under it. Remove them in Setup when that is really intended.
+      - Permission set licences the user must have, by C(DeveloperName) or label. Omit to leave them unmanaged.
+      - Licences not listed are kept unless O(purge_permission_set_licenses=true).
     type: list
     elements: str
+  purge_permission_set_licenses:
+    description:
+      - Also remove the user's permission set licences that O(permission_set_licenses) does not list (with
+        O(integration_user=true) the integration licence always counts as listed). An empty list removes them all.
+      - Acts only when O(permission_set_licenses) is given; with it omitted nothing is removed.
+      - Salesforce refuses to remove a licence while the user holds a permission set that needs it; the error names it.
+    type: bool
+    default: false
   reset_password:
     description:
       - Give the user a new password and return it in RV(password). Every run with V(true) resets it again (it is an
@@ -264,6 +278,31 @@ user:
       type: list
       elements: str
       sample: [SalesforceAPIIntegrationPsl]
+added:
+  description: Permission set licences assigned by this run (or that would be, in check mode), by C(DeveloperName).
+  returned: always
+  type: dict
+  contains:
+    permission_set_licenses:
+      description: Licences.
+      type: list
+      elements: str
+      sample: [SalesforceAPIIntegrationPsl]
+removed:
+  description: Permission set licences removed by this run (or that would be), because of O(purge_permission_set_licenses).
+  returned: always
+  type: dict
+  contains:
+    permission_set_licenses:
+      description: Licences.
+      type: list
+      elements: str
+      sample: []
+msg:
+  description: What the run changed (or would change, in check mode), in one sentence.
+  returned: always
+  type: str
+  sample: "Created user planhat.integration@example.com.prod: permission_set_licenses +1."
 password:
   description:
     - The new password, only when O(reset_password=true) and not in check mode. Secret - run the task with
@@ -273,7 +312,10 @@ password:
   sample: null
 '''
 
-from ansible_collections.sfops.salesforce.plugins.module_utils.users import SPEC
+# This file is the documentation; the code is plugins/module_utils/_sf_user.py (read, plan, apply on the
+# pipeline of plugins/module_utils/_pipeline.py), and its action plugin of the same
+# name runs it on the controller when the task runs there anyway (plugins/plugin_utils/in_process.py).
+from ansible_collections.sfops.salesforce.plugins.module_utils._sf_user import SPEC
 from ansible_collections.sfops.salesforce.plugins.module_utils.module import run_module
 
 

@@ -54,6 +54,7 @@ class ControllerRun(RunContext):
         self.params = {}
         self.no_log_values = set()
         self.warnings = []
+        self.deprecations = []
         self._client = None
 
     def warn(self, warning):
@@ -70,6 +71,8 @@ class ControllerRun(RunContext):
         self.params = validation.validated_parameters
         for warning in validation._warnings:  # pylint: disable=protected-access
             self.warn('Both option %s and its alias %s are set.' % (warning.get('option'), warning.get('alias')))
+        # A deprecated alias (username -> login_username) is reported as AnsibleModule would report it.
+        self.deprecations.extend(validation._deprecations)  # pylint: disable=protected-access
         if not validation.error_messages:
             return None
         msg = validation.errors.msg
@@ -99,6 +102,9 @@ class ControllerRun(RunContext):
                 self._client.http.close()
         if self.warnings:
             result['warnings'] = list(self.warnings)
+        if self.deprecations:
+            result['deprecations'] = [dict(msg=d['msg'], version=d.get('version'), collection_name=d.get('collection_name'))
+                                      for d in self.deprecations]
         return remove_values(result, self.no_log_values)
 
 

@@ -114,13 +114,13 @@ class Emulator:
             "instance_url": hv["sf_instance_url"],
             "login_url": hv["sf_login_url"],
             "client_id": hv["sf_client_id"],
-            "username": hv["sf_username"],
+            "login_username": hv["sf_username"],
             "ca_path": hv["sf_ca_path"],
             "api_version": API_VERSION,
         }
-        for key in ("private_key_file", "client_secret", "password"):
+        for key, option in (("private_key_file", "private_key_file"), ("client_secret", "client_secret"), ("password", "login_password")):
             if "sf_" + key in hv:
-                opts[key] = hv["sf_" + key]
+                opts[option] = hv["sf_" + key]
         return opts
 
     def inventory(self, aliases=None, auth="jwt_bearer", path=None):

@@ -228,9 +228,6 @@ def module_case(emulator, case, env):
     """(module, args) of a module case: the org's connection options, the case's overrides, the task's own args."""
     (module, margs), = case["task"].items()
     args = case_auth(emulator, case, env)
-    if module.endswith("sf_user") and "username" in args:
-        # sf_user's own `username` is the managed user; the login user goes in login_username.
-        args["login_username"] = args.pop("username")
     args.update(fill(margs, env))
     return module, args
 

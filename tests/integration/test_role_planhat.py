@@ -152,12 +152,13 @@ def test_planhat_setup_rerun_drift_and_repair(emulator, run_playbook, alias):
         assert org["diffs"] == {
             "permission_set": {"before": {"system_permissions": {"ExportReport": True}},
                                "after": {"system_permissions": {"ExportReport": False}}},
-            "object_permissions": {"before": {"Contact.Email": "edit", "Order": order_row},
-                                   "after": {"Contact.Email": "read", "Order": None}},
-            "assignment": {"before": {"permission_sets": sorted([handmade, ps_name])},
-                           "after": {"permission_sets": [ps_name]}},
-            "connected_app": {"before": {"permission_sets": sorted([handmade, ps_name])},
-                              "after": {"permission_sets": [ps_name]}},
+            "object_permissions": {"before": {"fields": {"Contact.Email": "edit"}, "objects": {"Order": order_row}},
+                                   "after": {"fields": {"Contact.Email": "read"}, "objects": {"Order": None}}},
+            # Lists show only the items that flip, as {name: held}.
+            "assignment": {"before": {"permission_sets": {handmade: True}},
+                           "after": {"permission_sets": {handmade: False}}},
+            "connected_app": {"before": {"permission_sets": {handmade: True}},
+                              "after": {"permission_sets": {handmade: False}}},
         }
         assert junit_failures(junit) == {(alias, s) for s in org["changed_steps"]}
         # Check mode: the hand-made changes are all still there.

@@ -72,8 +72,8 @@ def test_read_only_sync_setup_rerun_drift_and_repair(emulator, run_playbook):
         data_json, _ = read_drift_reports(report_dir)
         org = data_json["orgs"][alias]
         assert org["changed_steps"] == ["object_permissions"]
-        before = org["diffs"]["object_permissions"]["before"]["Account"]
-        after = org["diffs"]["object_permissions"]["after"]["Account"]
+        before = org["diffs"]["object_permissions"]["before"]["objects"]["Account"]
+        after = org["diffs"]["object_permissions"]["after"]["objects"]["Account"]
         assert before["edit"] is True and after["edit"] is False
         assert object_permissions(emulator, alias, ps["id"])["Account"]["edit"] is True   # check mode wrote nothing
 

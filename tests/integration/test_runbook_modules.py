@@ -33,7 +33,7 @@ def playbook(username, ps_name):
                  "permission_set": ps_name,
                  "objects": [{"name": "Account", "read": True, "fields": {"Industry": "read"}}]}},
              {"name": "Assignment", "sfops.salesforce.sf_permission_set_assignment": {
-                 "user": username, "permission_sets": [ps_name], "purge": True}},
+                 "user": username, "permission_sets": [ps_name], "purge_permission_sets": True}},
              {"name": "Planhat policy", "register": "app", "sfops.salesforce.sf_connected_app_policy": {
                  "name": "Planhat", "permitted_users": "admin_approved", "permission_sets": [ps_name],
                  "purge_permission_sets": True, "require_installed": False}},

@@ -72,7 +72,7 @@ def test_local_app_policy_and_access(emulator, run_tasks):
         assert res.rc == 0, res
         result = res.results[0]
         assert result["changed"] is True and result["manual_steps"] == []
-        assert result["diff"]["after"] == {"ip_relaxation": "bypass", "permission_sets": [ps],
+        assert result["diff"]["after"] == {"ip_relaxation": "bypass", "permission_sets": {ps: True},
                                            "refresh_token_policy": "specific_lifetime:12:HOURS"}
         assert writes(emulator.stats(alias)) == 0
         assert raw_metadata(emulator, alias, "sfops_Automation") == original
@@ -96,7 +96,7 @@ def test_local_app_policy_and_access(emulator, run_tasks):
 
         # purge removes our permission set's access and never a profile's
         res = run_tasks([task(name=app, permission_sets=[], purge_permission_sets=True)], alias=alias)
-        assert res.rc == 0 and ps in res.results[0]["removed_permission_sets"]
+        assert res.rc == 0 and ps in res.results[0]["removed"]["permission_sets"]
         rows = app_access(emulator, alias, app)
         assert ps not in non_profile_sets(rows) and [r for r in rows if r["Parent"]["IsOwnedByProfile"]] == profiles_before
     finally:
@@ -116,11 +116,11 @@ def test_installed_vendor_app_access_is_managed_and_policy_is_a_manual_step(emul
     assert "Manage Connected Apps" in res.results[0]["msg"] and "Edit Policies" in res.results[0]["msg"]
     assert writes(emulator.stats(alias)) == 0 and ps not in non_profile_sets(app_access(emulator, alias, app))
 
-    # check mode: drift, with the manual step; the diff holds only what a run would write
+    # check mode: the access row is drift, the policy a manual step; the diff holds only what a run would write
     res = run_tasks([task(require_installed=False, **spec)], alias=alias, check=True)
     assert res.rc == 0 and res.results[0]["changed"] is True
     assert "Admin approved users are pre-authorized" in res.results[0]["manual_steps"][0]
-    assert res.results[0]["diff"] == {"before": {"permission_sets": []}, "after": {"permission_sets": [ps]}}
+    assert res.results[0]["diff"] == {"before": {"permission_sets": {ps: False}}, "after": {"permission_sets": {ps: True}}}
 
     res = run_tasks([task(require_installed=False, **spec)], alias=alias)
     assert res.rc == 0, res
@@ -143,7 +143,8 @@ def test_used_but_not_installed_app(emulator, run_tasks):
 
     emulator.reset_stats()
     res = run_tasks([task(**spec)], alias=alias, check=True)
-    assert res.rc == 0 and res.results[0]["changed"] is True
+    # Installing is for a person: a manual step (and a warning), not a change the module would make.
+    assert res.rc == 0 and res.results[0]["changed"] is False
     assert "Connected Apps OAuth Usage" in res.results[0]["manual_steps"][0] and "Install" in res.results[0]["manual_steps"][0]
     assert res.results[0]["connected_app"]["installed"] is False
 

@@ -55,8 +55,9 @@ def test_lifecycle(emulator, run_tasks):
     assert res.rc == 0, res
     result = res.results[0]
     assert result["changed"] is True
-    assert sorted(result["added"]) == sorted(["Account", "Contact", "Health_Score__c", "Account.Industry", "Account.Description",
-                                              "Health_Score__c.Trend__c", "Health_Score__c.Notes__c"])
+    assert result["added"] == {"objects": ["Account", "Contact", "Health_Score__c"],
+                               "fields": sorted(["Account.Industry", "Account.Description", "Health_Score__c.Trend__c",
+                                                 "Health_Score__c.Notes__c"])}
     assert writes(emulator.stats(ALIAS)) == 0
     assert object_rows(emulator, ps_id) == {} and field_rows(emulator, ps_id) == {}
 
@@ -96,8 +97,8 @@ def test_lifecycle(emulator, run_tasks):
     res = run_tasks([op_task(name, changed, purge_fields=True)])
     assert res.rc == 0, res
     result = res.results[0]
-    assert sorted(result["removed"]) == ["Account.Description", "Contact", "Health_Score__c.Notes__c"]
-    assert result["updated"] == ["Health_Score__c"]
+    assert result["removed"] == {"objects": ["Contact"], "fields": ["Account.Description", "Health_Score__c.Notes__c"]}
+    assert result["updated"] == {"objects": ["Health_Score__c"], "fields": []}
     objs, flds = object_rows(emulator, ps_id), field_rows(emulator, ps_id)
     assert "Contact" not in objs  # revoking deletes the row, never an all-false update
     assert objs["Health_Score__c"]["PermissionsModifyAllRecords"] is False and objs["Health_Score__c"]["PermissionsRead"] is True
@@ -122,7 +123,7 @@ def test_drift_diff(emulator, run_tasks):
     res = run_tasks([op_task(name, objects)], check=True)
     result = res.results[0]
     assert result["changed"] is True
-    assert result["diff"] == {"before": {"Account": {"edit": False}}, "after": {"Account": {"edit": True}}}
+    assert result["diff"] == {"before": {"objects": {"Account": {"edit": False}}}, "after": {"objects": {"Account": {"edit": True}}}}
     assert object_rows(emulator, ps_id)["Account"]["PermissionsEdit"] is False
     run_tasks([ps_task(name, state="absent")])
 
@@ -153,4 +154,24 @@ def test_missing_permission_set(emulator, run_tasks):
     assert res.rc != 0 and "does not exist" in res.results[0]["msg"]
     res = run_tasks([op_task(missing, [{"name": "Account", "read": True}])], check=True)
     assert res.rc == 0, res
-    assert res.results[0]["changed"] is True and res.results[0]["added"] == ["Account"]
+    assert res.results[0]["changed"] is True and res.results[0]["added"]["objects"] == ["Account"]
+
+
+def test_purge_acts_only_on_a_given_list(emulator, run_tasks):
+    """The one purge rule, checked by raw query: objects omitted = unmanaged even with purge_objects; [] = none."""
+    name, ps_id = make_set(emulator, run_tasks)
+    assert run_tasks([op_task(name, OBJECTS)]).rc == 0
+    rows_before, fields_before = object_rows(emulator, ps_id), field_rows(emulator, ps_id)
+    emulator.reset_stats()
+    omitted = {"name": "purge, objects omitted", "sfops.salesforce.sf_object_permission": dict(
+        permission_set=name, purge_objects=True, purge_fields=True)}
+    res = run_tasks([omitted])
+    assert res.rc == 0 and res.results[0]["changed"] is False, res
+    assert writes(emulator.stats(ALIAS)) == 0
+    assert object_rows(emulator, ps_id) == rows_before and field_rows(emulator, ps_id) == fields_before
+
+    res = run_tasks([op_task(name, [], purge_objects=True)])
+    assert res.rc == 0 and res.results[0]["changed"] is True, res
+    assert res.results[0]["removed"]["objects"] == ["Account", "Contact", "Health_Score__c"]
+    assert object_rows(emulator, ps_id) == {} and field_rows(emulator, ps_id) == {}
+    run_tasks([ps_task(name, state="absent")])

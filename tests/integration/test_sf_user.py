@@ -20,7 +20,7 @@ def new_username(prefix="it.user"):
 
 
 def user_task(emulator, alias=ALIAS, **args):
-    # sf_user's own `username` is the managed user, so the JWT login user goes in login_username.
+    # sf_user's own `username` is the managed user; the JWT login user is login_username, as in every module.
     args.setdefault("login_username", emulator.conn(alias)["username"])
     return {"name": "user", "sfops.salesforce.sf_user": args}
 
@@ -61,7 +61,7 @@ def test_integration_user_lifecycle(emulator, run_tasks):
         res = run_tasks([user_task(emulator, **spec)], check=True)
         assert res.rc == 0, res
         result = res.results[0]
-        assert result["changed"] is True and result["diff"]["before"] == {}
+        assert result["changed"] is True and result["diff"]["before"] == {"state": "absent"}
         assert result["user"]["profile"] == INTEGRATION_PROFILE
         assert writes(emulator.stats(ALIAS)) == 0
         assert raw_user(emulator, username) is None

@@ -25,7 +25,7 @@ def params(**kw):
 
 
 def test_argspec_secrets_are_no_log():
-    for name in ('client_secret', 'password', 'private_key', 'access_token', 'refresh_token'):
+    for name in ('client_secret', 'login_password', 'private_key', 'access_token', 'refresh_token'):
         assert auth.AUTH_ARGSPEC[name]['no_log'] is True
     assert auth.AUTH_ARGSPEC['private_key_file']['no_log'] is False
     assert all(spec['fallback'][1][0].startswith('SF_') for spec in auth.AUTH_ARGSPEC.values())
@@ -34,7 +34,7 @@ def test_argspec_secrets_are_no_log():
 
 def test_jwt_claims_and_signature(keypair):
     pem, public = keypair
-    p = params(client_id='CID', username='u@example.com', private_key=pem, login_url='https://test.salesforce.com/')
+    p = params(client_id='CID', login_username='u@example.com', private_key=pem, login_url='https://test.salesforce.com/')
     url, form = auth.token_request(p, now=1000)
     assert url == 'https://test.salesforce.com/services/oauth2/token'
     assert form['grant_type'] == 'urn:ietf:params:oauth:grant-type:jwt-bearer'
@@ -47,13 +47,13 @@ def test_jwt_key_from_file(keypair, tmp_path):
     pem, public = keypair
     path = tmp_path / 'key.pem'
     path.write_text(pem)
-    _url, form = auth.token_request(params(client_id='CID', username='u', private_key_file=str(path)))
+    _url, form = auth.token_request(params(client_id='CID', login_username='u', private_key_file=str(path)))
     assert jwt.decode(form['assertion'], public, algorithms=['RS256'], audience='https://login.salesforce.com')['sub'] == 'u'
 
 
 def test_bad_key_says_what_to_do_without_the_key():
     with pytest.raises(InputError) as exc:
-        auth.token_request(params(client_id='CID', username='u', private_key='-----BEGIN SECRETSTUFF-----'))
+        auth.token_request(params(client_id='CID', login_username='u', private_key='-----BEGIN SECRETSTUFF-----'))
     assert 'SECRETSTUFF' not in str(exc.value) and 'certificate' in exc.value.hint
 
 
@@ -66,7 +66,7 @@ def test_bad_key_says_what_to_do_without_the_key():
      {'grant_type': 'refresh_token', 'client_id': 'C', 'refresh_token': 'R'}),
     ('refresh_token', dict(client_id='C', refresh_token='R', client_secret='S'), 'https://login.salesforce.com/services/oauth2/token',
      {'grant_type': 'refresh_token', 'client_id': 'C', 'refresh_token': 'R', 'client_secret': 'S'}),
-    ('password', dict(client_id='C', client_secret='S', username='u', password='P'), 'https://login.salesforce.com/services/oauth2/token',
+    ('password', dict(client_id='C', client_secret='S', login_username='u', login_password='P'), 'https://login.salesforce.com/services/oauth2/token',
      {'grant_type': 'password', 'client_id': 'C', 'client_secret': 'S', 'username': 'u', 'password': 'P'}),
 ])
 def test_token_request_bodies(method, extra, url, form):
@@ -74,10 +74,10 @@ def test_token_request_bodies(method, extra, url, form):
 
 
 @pytest.mark.parametrize('method, extra, missing', [
-    ('jwt_bearer', {}, ['client_id', 'username', 'private_key or private_key_file']),
+    ('jwt_bearer', {}, ['client_id', 'login_username', 'private_key or private_key_file']),
     ('client_credentials', dict(client_id='C'), ['client_secret']),
     ('access_token', dict(access_token='T'), ['instance_url']),
-    ('password', dict(client_id='C', client_secret='S', username='u'), ['password']),
+    ('password', dict(client_id='C', client_secret='S', login_username='u'), ['login_password']),
 ])
 def test_validate_names_missing_options_and_env(method, extra, missing):
     with pytest.raises(InputError) as exc:
@@ -134,7 +134,7 @@ def test_token_errors(payload, code, hint_part):
     def http(url, form):
         return (400 if payload else 404), payload
     with pytest.raises(AuthError) as exc:
-        auth.authenticate(params(auth_method='password', client_id='C', client_secret='S', username='u', password='PW-SECRET'), http)
+        auth.authenticate(params(auth_method='password', client_id='C', client_secret='S', login_username='u', login_password='PW-SECRET'), http)
     assert exc.value.error_code == code
     assert 'PW-SECRET' not in str(exc.value)
     if hint_part:
@@ -154,10 +154,10 @@ def _no_http(url, form):
 
 
 @pytest.mark.parametrize('method, creds', [
-    ('jwt_bearer', dict(client_id='C', username='u', private_key='PEM')),
+    ('jwt_bearer', dict(client_id='C', login_username='u', private_key='PEM')),
     ('client_credentials', dict(client_id='C', client_secret='S')),
     ('refresh_token', dict(client_id='C', refresh_token='R')),
-    ('password', dict(client_id='C', client_secret='S', username='u', password='P')),
+    ('password', dict(client_id='C', client_secret='S', login_username='u', login_password='P')),
 ])
 def test_given_token_with_login_method_is_used_first_and_may_log_in_again(method, creds):
     p = params(auth_method=method, access_token='GIVEN', instance_url='https://i.example/', **creds)
@@ -175,7 +175,7 @@ def test_given_token_not_used_for_the_relogin():
         posts.append((url, form))
         return 200, {'access_token': 'NEW', 'instance_url': 'https://i.example', 'id': 'https://login.salesforce.com/id/00DA/005B'}
     p = params(auth_method='password', access_token='GIVEN', instance_url='https://i.example', client_id='C', client_secret='S',
-               username='u', password='P')
+               login_username='u', login_password='P')
     session = auth.authenticate(p, http, use_given_token=False)
     assert session.access_token == 'NEW' and session.can_reauthenticate is True
     assert len(posts) == 1 and posts[0][1]['grant_type'] == 'password'
@@ -194,18 +194,18 @@ def test_given_token_without_instance_url_is_ignored_by_a_login_method():
 
 def test_access_token_method_never_reauthenticates_even_with_credentials():
     p = params(auth_method='access_token', access_token='T', instance_url='https://i.example', client_id='C', client_secret='S',
-               username='u', password='P')
+               login_username='u', login_password='P')
     assert auth.given_session(p) is None
     session = auth.authenticate(p, _no_http)
     assert session.access_token == 'T' and session.can_reauthenticate is False
 
 
 @pytest.mark.parametrize('method, creds, missing', [
-    ('jwt_bearer', dict(client_id='C', username='u'), ['private_key or private_key_file']),
-    ('jwt_bearer', dict(private_key='PEM'), ['client_id', 'username']),
+    ('jwt_bearer', dict(client_id='C', login_username='u'), ['private_key or private_key_file']),
+    ('jwt_bearer', dict(private_key='PEM'), ['client_id', 'login_username']),
     ('client_credentials', dict(client_id='C'), ['client_secret']),
     ('refresh_token', dict(client_id='C'), ['refresh_token']),
-    ('password', dict(client_id='C', client_secret='S', username='u'), ['password']),
+    ('password', dict(client_id='C', client_secret='S', login_username='u'), ['login_password']),
 ])
 def test_given_token_does_not_excuse_missing_login_credentials(method, creds, missing):
     """The token alone could serve the first requests, but the re-login it may need could not: fail before any request."""

@@ -273,10 +273,10 @@ def _login_method(name, rsa_pem):
     """Options of a login method plus the token an earlier sf_login returned."""
     given = dict(access_token='GIVEN', instance_url='https://i.example')
     if name == 'jwt_bearer':
-        return dict(given, auth_method='jwt_bearer', client_id='C', username='admin@x.example', private_key=rsa_pem,
+        return dict(given, auth_method='jwt_bearer', client_id='C', login_username='admin@x.example', private_key=rsa_pem,
                     client_secret=None), 'urn:ietf:params:oauth:grant-type:jwt-bearer'
-    return dict(given, auth_method='password', client_id='C', client_secret='S', username='admin@x.example',
-                password='P'), 'password'
+    return dict(given, auth_method='password', client_id='C', client_secret='S', login_username='admin@x.example',
+                login_password='P'), 'password'
 
 
 @pytest.mark.parametrize('method', ['jwt_bearer', 'password'])
@@ -320,7 +320,7 @@ def test_given_token_dropped_session_logs_in_with_the_method_not_the_token(rsa_p
 
 def test_given_token_refused_relogin_is_an_auth_error_without_secrets(rsa_pem):
     params, _grant = _login_method('password', rsa_pem)
-    params.update(access_token='GIVEN-SECRET-TOKEN', client_secret='CLIENT-SECRET-VALUE', password='PASSWORD-VALUE')
+    params.update(access_token='GIVEN-SECRET-TOKEN', client_secret='CLIENT-SECRET-VALUE', login_password='PASSWORD-VALUE')
     client, script = make([err(401, 'INVALID_SESSION_ID')], **params)
     client.http.post = lambda url, data=None, timeout=None, verify=None: Resp(400, {'error': 'invalid_grant',
                                                                                     'error_description': 'authentication failure'})

@@ -115,11 +115,12 @@ def test_check_mode_reports_drift_and_writes_nothing():
     result, failed = run_module(main, fake, FULL, check=True)
     assert not failed, result
     assert result['changed'] is True and fake.writes == [] and fake.soap.updates == []
-    assert result['diff']['before'] == {'ip_relaxation': 'bypass', 'permission_sets': ['Old_Access'], 'permitted_users': 'all_self_authorize',
+    flipped = {'Old_Access': True, 'Planhat_Integration': False}
+    assert result['diff']['before'] == {'ip_relaxation': 'bypass', 'permission_sets': flipped, 'permitted_users': 'all_self_authorize',
                                         'refresh_token_policy': 'infinite'}
-    assert result['diff']['after'] == {'ip_relaxation': 'enforce', 'permission_sets': ['Planhat_Integration'],
+    assert result['diff']['after'] == {'ip_relaxation': 'enforce', 'permission_sets': dict((k, not v) for k, v in flipped.items()),
                                        'permitted_users': 'admin_approved', 'refresh_token_policy': 'specific_inactivity:90:DAYS'}
-    assert result['added_permission_sets'] == ['Planhat_Integration'] and result['removed_permission_sets'] == ['Old_Access']
+    assert result['added'] == {'permission_sets': ['Planhat_Integration']} and result['removed'] == {'permission_sets': ['Old_Access']}
 
 
 def test_apply_then_converged_in_two_requests():
@@ -159,10 +160,11 @@ def test_used_but_not_installed_fails_with_install_step():
     assert fake.writes == [] and fake.soap.updates == []
 
 
-def test_not_installed_in_check_mode_is_drift_with_manual_step():
+def test_not_installed_in_check_mode_is_a_manual_step_not_a_change():
+    # changed means "this run writes (or would write)": installing is for a person, so it is a manual step only.
     fake = org(installed=False)
     result, failed = run_module(main, fake, FULL, check=True)
-    assert not failed and result['changed'] is True
+    assert not failed and result['changed'] is False
     assert len(result['manual_steps']) == 1 and 'Connected Apps OAuth Usage' in result['manual_steps'][0]
     assert result['connected_app']['installed'] is False
 
@@ -214,7 +216,7 @@ def test_check_mode_reports_access_for_a_permission_set_an_earlier_task_would_cr
     fake = org()
     result, failed = run_module(main, fake, dict(FULL, permission_sets=['Not_Yet_Created']), check=True)
     assert not failed, result
-    assert result['changed'] is True and 'Not_Yet_Created' in result['added_permission_sets']
+    assert result['changed'] is True and 'Not_Yet_Created' in result['added']['permission_sets']
     assert fake.writes == [] and fake.soap.updates == []
     assert any('Not_Yet_Created not in the org yet' in w for w in result['warnings'])
 
@@ -241,8 +243,9 @@ def test_verification_failure_is_reported():
 def test_check_mode_with_metadata_absent_diff_holds_only_what_a_run_writes():
     fake = org(metadata=False)
     result, failed = run_module(main, fake, dict(FULL, require_installed=False), check=True)
-    assert not failed and result['changed'] is True  # the pending manual step is drift in check mode
-    assert result['diff'] == {'before': {'permission_sets': ['Old_Access']}, 'after': {'permission_sets': ['Planhat_Integration']}}
+    assert not failed and result['changed'] is True  # the access rows; the policy is a manual step, not in the diff
+    assert result['diff'] == {'before': {'permission_sets': {'Old_Access': True, 'Planhat_Integration': False}},
+                              'after': {'permission_sets': {'Old_Access': False, 'Planhat_Integration': True}}}
     assert 'Edit Policies' in result['manual_steps'][0]
     assert result['connected_app']['permitted_users'] == 'all_self_authorize'  # not what Setup has to do, what will be
     assert fake.writes == []

@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+import json
+
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -32,7 +34,7 @@ def test_jwt_login_signs_for_the_user(org, run_module, tmp_path):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path / 'k.pem'
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
-    res = run_module(main, {'auth_method': 'jwt_bearer', 'username': 'admin@fake.example', 'private_key_file': str(path),
+    res = run_module(main, {'auth_method': 'jwt_bearer', 'login_username': 'admin@fake.example', 'private_key_file': str(path),
                             'login_url': 'https://test.salesforce.com'})
     assert res['changed'] is False
     claims = jwt.decode(org.token_form['assertion'], key.public_key(), algorithms=['RS256'], audience='https://test.salesforce.com')
@@ -63,3 +65,13 @@ def test_refused_access_token_reported_as_invalid_session(org, run_module):
     res = run_module(main, {'auth_method': 'access_token', 'access_token': TOKEN})
     assert res['failed'] is True and res['error_code'] == 'INVALID_SESSION_ID'
     assert 're-authenticate' in res['msg'] and TOKEN not in res.out
+
+
+def test_old_username_name_is_a_deprecated_alias_of_login_username(org, run_module, tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / 'k.pem'
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    res = run_module(main, {'auth_method': 'jwt_bearer', 'username': 'admin@fake.example', 'private_key_file': str(path)})
+    claims = jwt.decode(org.token_form['assertion'], key.public_key(), algorithms=['RS256'], audience='https://login.salesforce.com')
+    assert claims['sub'] == 'admin@fake.example'
+    assert 'username' in json.dumps(res.get('deprecations')), res

@@ -27,7 +27,8 @@ def fld_rows(org, ps_id):
 def test_check_mode_then_apply_then_converged(org, ps_id, run_module):
     res = run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS}, check_mode=True)
     assert res['changed'] is True
-    assert sorted(res['added']) == ['Account', 'Account.Description', 'Account.Industry', 'Contact']
+    assert res['added'] == {'objects': ['Account', 'Contact'], 'fields': ['Account.Description', 'Account.Industry']}
+    assert res['removed'] == {'objects': [], 'fields': []}
     assert res['implied'] == ['Account.read']
     assert res['object_permissions']['Account'] == {'read': True, 'create': False, 'edit': True, 'delete': False,
                                                     'view_all': False, 'modify_all': False}
@@ -57,15 +58,34 @@ def test_update_revoke_and_purge_batched(org, ps_id, run_module):
     objects = [{'name': 'Account', 'read': True, 'fields': {'Industry': 'edit'}}, {'name': 'Contact'}]
     res = run_module(main, {'permission_set': 'Integration_API', 'objects': objects, 'purge_objects': True, 'purge_fields': True})
     assert res['changed'] is True
-    assert sorted(res['updated']) == ['Account', 'Account.Industry']
-    assert sorted(res['removed']) == ['Account.Description', 'Contact', 'Opportunity']
-    assert res['diff']['before']['Account'] == {'edit': True} and res['diff']['after']['Account'] == {'edit': False}
-    assert res['diff']['before']['Contact']['read'] is True and res['diff']['after']['Contact'] is None
+    assert res['updated'] == {'objects': ['Account'], 'fields': ['Account.Industry']}
+    assert res['removed'] == {'objects': ['Contact', 'Opportunity'], 'fields': ['Account.Description']}
+    before, after = res['diff']['before'], res['diff']['after']
+    assert before['objects']['Account'] == {'edit': True} and after['objects']['Account'] == {'edit': False}
+    assert before['objects']['Contact']['read'] is True and after['objects']['Contact'] is None
+    assert before['fields'] == {'Account.Industry': 'read', 'Account.Description': 'edit'}
+    assert after['fields'] == {'Account.Industry': 'edit', 'Account.Description': 'none'}
     objs = obj_rows(org, ps_id)
     assert set(objs) == {'Account'} and objs['Account']['PermissionsEdit'] is False
     assert set(fld_rows(org, ps_id)) == {'Account.Industry'}
     writes = [c[:2] for c in org.calls if c[1] == 'composite/sobjects']
     assert writes == [('PATCH', 'composite/sobjects'), ('DELETE', 'composite/sobjects')]
+
+
+def test_purge_acts_only_on_a_given_list(org, ps_id, run_module):
+    """One purge rule: an omitted list is unmanaged whatever purge says; an explicit [] with purge means "none"."""
+    run_module(main, {'permission_set': 'Integration_API', 'objects': OBJECTS})
+    org.calls.clear()
+    res = run_module(main, {'permission_set': 'Integration_API', 'purge_objects': True, 'purge_fields': True})
+    assert res['changed'] is False and org.writes() == [] and set(obj_rows(org, ps_id)) == {'Account', 'Contact'}
+    # An entry without fields leaves that object's field permissions alone, even with purge_fields.
+    res = run_module(main, {'permission_set': 'Integration_API', 'purge_fields': True,
+                            'objects': [{'name': 'Account', 'read': True, 'edit': True}]})
+    assert res['changed'] is False and set(fld_rows(org, ps_id)) == {'Account.Industry', 'Account.Description'}
+    res = run_module(main, {'permission_set': 'Integration_API', 'objects': [], 'purge_objects': True})
+    assert res['changed'] is True and res['removed'] == {'objects': ['Account', 'Contact'],
+                                                         'fields': ['Account.Description', 'Account.Industry']}
+    assert obj_rows(org, ps_id) == {} and fld_rows(org, ps_id) == {}
 
 
 def test_synthetic_rows_ignored(org, ps_id, run_module):
@@ -96,7 +116,7 @@ def test_missing_permission_set(org, run_module):
     res = run_module(main, {'permission_set': 'Nope', 'objects': [{'name': 'Account', 'read': True}]})
     assert res['failed'] is True and 'does not exist' in res['msg']
     res = run_module(main, {'permission_set': 'Nope', 'objects': [{'name': 'Account', 'read': True}]}, check_mode=True)
-    assert res['changed'] is True and res['added'] == ['Account'] and org.writes() == []
+    assert res['changed'] is True and res['added']['objects'] == ['Account'] and org.writes() == []
     assert 'does not exist yet' in str(res.get('warnings'))
 
 

@@ -15,7 +15,7 @@ def test_create_check_mode_makes_no_write(org, run_module):
     res = run_module(main, {'name': 'Integration_API', 'system_permissions': ['API Enabled']}, check_mode=True)
     assert res['changed'] is True
     assert res['permission_set']['id'] is None
-    assert res['added_permissions'] == ['ApiEnabled']
+    assert res['added']['system_permissions'] == ['ApiEnabled']
     assert res['diff']['before'] == {'state': 'absent'}
     assert ps(org) is None
     assert org.writes() == []
@@ -48,7 +48,7 @@ def test_update_diff_only_changes(org, run_module):
     res = run_module(main, {'name': 'Integration_API', 'label': 'New', 'system_permissions': ['ApiEnabled'],
                             'purge_system_permissions': True})
     assert res['changed'] is True
-    assert res['removed_permissions'] == ['ViewSetup']
+    assert res['removed']['system_permissions'] == ['ViewSetup']
     assert res['diff'] == {'before': {'label': 'Old', 'system_permissions': {'ViewSetup': True}},
                            'after': {'label': 'New', 'system_permissions': {'ViewSetup': False}}}
     row = ps(org)
@@ -129,3 +129,15 @@ def test_salesforce_error_is_reported_with_code_and_hint(org, run_module):
     assert res['error_code'] == 'REQUEST_LIMIT_EXCEEDED'
     assert 'creating permission set Integration_API' in res['msg'] and '24 h' in res['msg']
     assert 'Traceback' not in res.out and TOKEN not in res.out
+
+
+def test_purge_without_the_list_changes_nothing_and_an_empty_list_clears(org, run_module):
+    """One purge rule: system_permissions omitted is unmanaged; [] with purge_system_permissions means none."""
+    org.insert('PermissionSet', {'Name': 'Integration_API', 'Label': 'Integration_API', 'PermissionsApiEnabled': True,
+                                 'PermissionsViewSetup': True})
+    res = run_module(main, {'name': 'Integration_API', 'purge_system_permissions': True})
+    assert res['changed'] is False and org.writes() == []
+    res = run_module(main, {'name': 'Integration_API', 'system_permissions': [], 'purge_system_permissions': True})
+    assert res['changed'] is True and res['removed']['system_permissions'] == ['ApiEnabled', 'ViewSetup']
+    row = ps(org)
+    assert row['PermissionsApiEnabled'] is False and row['PermissionsViewSetup'] is False

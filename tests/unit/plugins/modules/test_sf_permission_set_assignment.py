@@ -56,18 +56,20 @@ def org():
 
 def test_check_mode_plans_without_writing():
     fake = org()
-    result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_sets': ['Planhat_Integration'], 'purge': True},
+    result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_sets': ['Planhat_Integration'], 'purge_permission_sets': True},
                                 check=True)
     assert not failed, result
     assert result['changed'] is True and fake.writes == []
     assert result['added'] == {'permission_sets': ['Planhat_Integration'], 'permission_set_groups': []}
     assert result['removed'] == {'permission_sets': ['Old_Access'], 'permission_set_groups': []}
-    assert result['diff'] == {'before': {'permission_sets': ['Old_Access']}, 'after': {'permission_sets': ['Planhat_Integration']}}
+    # Only the items that flip, as {name: held}.
+    assert result['diff'] == {'before': {'permission_sets': {'Old_Access': True, 'Planhat_Integration': False}},
+                              'after': {'permission_sets': {'Old_Access': False, 'Planhat_Integration': True}}}
 
 
 def test_purge_swaps_in_one_create_and_one_delete_and_spares_the_profile():
     fake = org()
-    args = {'user': 'planhat@acme.example', 'permission_sets': ['Planhat_Integration'], 'purge': True}
+    args = {'user': 'planhat@acme.example', 'permission_sets': ['Planhat_Integration'], 'purge_permission_sets': True}
     result, failed = run_module(main, fake, args)
     assert not failed, result
     expected = [('POST', ['composite', 'sobjects']), ('DELETE', ['composite', 'sobjects'])]
@@ -124,7 +126,8 @@ def test_check_mode_reports_what_an_earlier_task_would_create():
     assert not failed, result
     assert result['changed'] is True and fake.writes == []
     assert result['added'] == {'permission_sets': ['Planhat_Integraton'], 'permission_set_groups': []}
-    assert result['diff'] == {'before': {'permission_sets': []}, 'after': {'permission_sets': ['Planhat_Integraton']}}
+    assert result['diff'] == {'before': {'permission_sets': {'Planhat_Integraton': False}},
+                              'after': {'permission_sets': {'Planhat_Integraton': True}}}
     (warning,) = [w for w in result['warnings'] if 'Not in the org yet' in w]
     assert 'user new.user@acme.example' in warning and 'Did you mean: Planhat_Integration?' in warning
 
@@ -137,7 +140,7 @@ def test_one_of_the_lists_is_required():
 
 def test_empty_list_with_purge_removes_all_but_the_profile():
     fake = org()
-    result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_sets': [], 'purge': True})
+    result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_sets': [], 'purge_permission_sets': True})
     assert not failed and result['removed']['permission_sets'] == ['Old_Access']
 
 
@@ -146,3 +149,27 @@ def test_write_failure_is_reported_with_the_row_error():
     fake.reject[('POST', 'PermissionSetAssignment')] = ('FIELD_INTEGRITY_EXCEPTION', "The user license doesn't allow the permission: Read Accounts")
     result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_sets': ['Planhat_Integration']})
     assert failed and "license doesn't allow" in result['msg']
+
+
+def test_purge_without_the_list_leaves_it_alone():
+    """purge_permission_set_groups acts only on a given permission_set_groups list."""
+    fake = org()
+    fake.tables['PermissionSetAssignment'].append(
+        {'Id': '0Pa000000000003', 'AssigneeId': USER, 'PermissionSetId': '0PS00000000G001', 'PermissionSetGroupId': '0PG000000000001',
+         'PermissionSet': {'Name': 'grp_ps', 'IsOwnedByProfile': False}, 'PermissionSetGroup': {'DeveloperName': 'Sales_Ops'}})
+    result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_sets': ['Old_Access'],
+                                             'purge_permission_sets': True, 'purge_permission_set_groups': True})
+    assert not failed and result['changed'] is False and fake.writes == []
+    assert result['assignments'] == {'permission_sets': ['Old_Access'], 'permission_set_groups': ['Sales_Ops']}
+    result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_set_groups': [],
+                                             'purge_permission_set_groups': True})
+    assert not failed and result['removed'] == {'permission_sets': [], 'permission_set_groups': ['Sales_Ops']}
+
+
+def test_absent_of_a_permission_set_or_user_that_is_gone_is_no_change():
+    # A second offboarding run: the permission set (or the user) was deleted by the first one.
+    fake = org()
+    result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_sets': ['Deleted_Set'], 'state': 'absent'})
+    assert not failed and result['changed'] is False and fake.writes == []
+    result, failed = run_module(main, fake, {'user': 'gone@acme.example', 'permission_sets': ['Old_Access'], 'state': 'absent'})
+    assert not failed and result['changed'] is False and fake.writes == []

@@ -263,7 +263,7 @@ def test_create_integration_user_check_mode_makes_no_write():
     assert all(m == 'POST' and p.endswith('/composite') for m, p in fake.requests)  # reads only
     assert result['user']['profile'] == 'Minimum Access - API Only Integrations'
     assert result['user']['permission_set_licenses'] == ['SalesforceAPIIntegrationPsl']
-    assert result['diff']['before'] == {}
+    assert result['diff']['before'] == {'state': 'absent'}
 
 
 def test_create_integration_user_assigns_psl_in_the_same_transaction_then_converges():
@@ -444,7 +444,7 @@ def test_password_flow_logs_in_as_login_username_not_the_managed_user():
     fake = ProfileJoin(org_tables())
     # No access_token: given one with a login method, the client would use it instead of logging in.
     args = {'auth_method': 'password', 'client_id': 'cid', 'client_secret': 'csecret', 'login_username': 'admin@acme.example',
-            'password': 'adminpw', 'username': 'jane@acme.example', 'last_name': 'Smith', 'access_token': None}
+            'login_password': 'adminpw', 'username': 'jane@acme.example', 'last_name': 'Smith', 'access_token': None}
     result, failed = run_module(sf_user_main, fake, args)
     assert not failed, result
     assert [f['username'] for f in fake.token_forms] == ['admin@acme.example']
@@ -458,6 +458,27 @@ def test_refuses_to_deactivate_the_user_it_is_logged_in_as():
     tables['UserLogin'][0]['UserId'] = '005000000000099'
     fake = ProfileJoin(tables)
     args = {'auth_method': 'password', 'client_id': 'cid', 'client_secret': 'csecret', 'login_username': 'jane@acme.example',
-            'password': 'pw', 'username': 'jane@acme.example', 'state': 'absent', 'access_token': None}
+            'login_password': 'pw', 'username': 'jane@acme.example', 'state': 'absent', 'access_token': None}
     result, failed = run_module(sf_user_main, fake, args)
     assert failed and 'logged in as' in result['msg'] and fake.writes == []
+
+
+def test_no_old_login_alias_in_sf_user():
+    """sf_user's username is the managed user; password would read as that user's: neither is a login alias here."""
+    fake = ProfileJoin(org_tables())
+    result, failed = run_module(sf_user_main, fake, {'username': 'jane@acme.example', 'password': 'pw'})
+    assert failed and 'Unsupported parameters' in result['msg'] and 'password' in result['msg'] and fake.requests == []
+
+
+def test_purge_permission_set_licenses_acts_only_on_a_given_list():
+    fake = ProfileJoin(org_tables())
+    args = {'username': 'jane@acme.example', 'permission_set_licenses': ['SalesforceAPIIntegrationPsl']}
+    result, failed = run_module(sf_user_main, fake, args)
+    assert not failed and result['added'] == {'permission_set_licenses': ['SalesforceAPIIntegrationPsl']}
+    result, failed = run_module(sf_user_main, fake, {'username': 'jane@acme.example', 'purge_permission_set_licenses': True})
+    assert not failed and result['changed'] is False
+    assert result['user']['permission_set_licenses'] == ['SalesforceAPIIntegrationPsl']
+    result, failed = run_module(sf_user_main, fake, {'username': 'jane@acme.example', 'permission_set_licenses': [],
+                                                     'purge_permission_set_licenses': True})
+    assert not failed and result['removed'] == {'permission_set_licenses': ['SalesforceAPIIntegrationPsl']}
+    assert result['user']['permission_set_licenses'] == []

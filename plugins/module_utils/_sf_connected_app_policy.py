@@ -1,7 +1,7 @@
 # Copyright (c) sfops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Connected-app OAuth policy and permission-set access: read, plan, apply (for sf_connected_app_policy).
+"""sf_connected_app_policy: a connected app's OAuth policy and permission-set access (the module's code, on the pipeline).
 
 FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
 
@@ -17,10 +17,10 @@ Channels (docs/connected-apps.md has the sources):
 import re
 
 from .client import soql_in, soql_quote
-from .module import ModuleSpec
 from .errors import InputError, SalesforceError
 from .metadata import MetadataClient, child_text, q, set_child
-from .planning import did_you_mean, reconcile
+from .planning import did_you_mean
+from ._pipeline import Plan, Resource
 
 PERMITTED_USERS = {'admin_approved': True, 'all_self_authorize': False}
 IP_RELAXATION = {'enforce': 'ENFORCE', 'bypass_2fa': 'BYPASS_2FACTOR', 'bypass': 'BYPASS',
@@ -158,39 +158,27 @@ def describe_changes(changes):
     return ', '.join(out)
 
 
-class ConnectedAppPolicy(object):
-    """Plan and apply one app's policy; ``run()`` returns the module result."""
-
+class ConnectedAppPolicy(Resource):
+    RESULT_KEY = 'connected_app'
+    LISTS = ('permission_sets',)
+    NOUN = 'connected app'
     POLICY_KEYS = ('permitted_users', 'ip_relaxation', 'refresh_token_policy')
 
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.client = module.client
+    def __init__(self, task):
+        super().__init__(task)
         self.name = self.params['name']
         self.desired = {
             'permitted_users': self.params.get('permitted_users'),
             'ip_relaxation': self.params.get('ip_relaxation'),
             'refresh_token_policy': normalise_refresh_policy(self.params.get('refresh_token_policy')),
         }
-        self.metadata = MetadataClient(self.client, register_secret=module.no_log_values.add)
-        self.manual_steps = []
-        self.warnings = []
+        self.metadata = MetadataClient(self.client, register_secret=task.no_log_values.add)
 
     # --- reading ----------------------------------------------------------------------------------------------
-    def _check_permsets(self, state):
-        wanted = self.params.get('permission_sets') or []
-        unknown = [n for n in wanted if n not in state['permsets']]
-        if unknown and self.module.check_mode:
-            # A check run of the whole runbook: an earlier task would have created the permission set (as in
-            # sf_object_permission and sf_permission_set_assignment); reported as access to add, with a warning.
-            self.warnings.append('Permission set(s) %s not in the org yet: check mode reports access to them as to be '
-                                 'added; a real run fails if they are still missing.' % ', '.join(sorted(unknown)))
-            state['permsets'].update((n, None) for n in unknown)
-        elif unknown:
-            raise InputError('Unknown permission set(s): %s.' % ', '.join(sorted(unknown)),
-                             hint='Use the API name (PermissionSet.Name) of a permission set that is not owned by a profile; '
-                                  'create it first with sfops.salesforce.sf_permission_set.')
+    def read(self):
+        state = read_state(self.client, self.name, self.params.get('permission_sets'))
+        state['policy'], state['component'] = self._current_policy(state) if state['app'] else (None, None)
+        return state
 
     def _current_policy(self, state):
         """(policy dict, component or None).  Metadata is read only when REST cannot answer the question."""
@@ -209,75 +197,126 @@ class ConnectedAppPolicy(object):
         current['permitted_users'] = rest['permitted_users']
         return current, component
 
-    # --- main -------------------------------------------------------------------------------------------------
-    def run(self):
-        module = self.module
-        module.step = 'reading connected app %s' % self.name
-        state = read_state(self.client, self.name, self.params.get('permission_sets'))
-        self._check_permsets(state)
+    # --- planning ---------------------------------------------------------------------------------------------
+    def plan(self, state):
+        plan = Plan(self)
+        plan.extra['manual_steps'] = []
+        self._check_permsets(plan, state)
         if not state['app']:
-            return self._not_installed(state)
-        app = state['app']
-        current, component = self._current_policy(state)
-        module.step = 'planning the policy of connected app %s' % app['Name']
+            return self._plan_not_installed(plan, state)
+        app, current = state['app'], state['policy']
         changes = dict((k, v) for k, v in self.desired.items() if v is not None and current.get(k) != v)
-        current_sets = access_by_name(state['access'])
-        to_add, to_remove = reconcile(current_sets, self.params.get('permission_sets'), self.params.get('purge_permission_sets'))
-        if changes and component is None:
+        if changes and state['component'] is None:
             # The org does not give this app's metadata to the API (apps not created in the org): only Setup can.
-            self._blocked(app, changes, None)
+            self._manual_policy_step(plan, app, changes, None)
             unverifiable = [k for k in ('ip_relaxation', 'refresh_token_policy') if k in changes]
             if unverifiable:
-                self.warnings.append('The Metadata API does not return "%s", so %s cannot be read or set through the API.'
+                plan.warnings.append('The Metadata API does not return "%s", so %s cannot be read or set through the API.'
                                      % (app['Name'], ' and '.join(unverifiable)))
             changes = {}
-        if self.manual_steps and self.params['require_installed'] and not module.check_mode:
+        if plan.extra['manual_steps'] and self.params['require_installed'] and not self.task.check_mode:
             raise InputError('The policy of connected app "%s" cannot be set through the API.' % app['Name'],
-                             hint=' '.join(self.manual_steps))
-        before = dict(current, permission_sets=sorted(current_sets))
-        after = dict(current, permission_sets=sorted((set(current_sets) | set(to_add)) - set(to_remove)))
-        after.update(changes)
-        result = {'changed': bool(changes or to_add or to_remove), 'added_permission_sets': to_add, 'removed_permission_sets': to_remove}
-        self._diff(result, before, after, changes, to_add or to_remove)
-        if module.check_mode or not result['changed']:
-            return self._finish(result, app, after, installed=True)
-        if changes:
-            module.step = 'updating the policy of connected app %s (Metadata API)' % app['Name']
-            try:
-                self.metadata.update(apply_policy(component, changes), 'ConnectedApp')
-            except SalesforceError as err:
-                if isinstance(err, InputError):
-                    raise
-                self._blocked(app, changes, err)
-                if self.params['require_installed']:
-                    raise InputError('Salesforce refused the policy of connected app "%s".' % app['Name'], hint=' '.join(self.manual_steps))
-                changes = {}
-                after.update((k, before[k]) for k in self.POLICY_KEYS)
-        module.step = 'changing permission set access to connected app %s' % app['Name']
-        if to_add:
-            self.client.collections_create([{'attributes': {'type': 'SetupEntityAccess'}, 'ParentId': state['permsets'][n],
-                                             'SetupEntityId': app['Id']} for n in to_add])
-        if to_remove:
-            self.client.collections_delete([current_sets[n]['Id'] for n in to_remove])
-        result['changed'] = bool(changes or to_add or to_remove)
-        self._diff(result, before, after, changes, to_add or to_remove)
-        if result['changed']:
-            module.step = 'reading connected app %s back' % app['Name']
-            after = self._verify(after, changes)
-        return self._finish(result, app, after, installed=True)
+                             hint=' '.join(plan.extra['manual_steps']))
+        for key, value in changes.items():
+            plan.set(key, current.get(key), value)
+        current_sets = access_by_name(state['access'])
+        to_add, to_remove = plan.reconcile('permission_sets', current_sets, self.params.get('permission_sets'),
+                                           self.params['purge_permission_sets'])
+        after = dict(current, **changes)
+        after['permission_sets'] = sorted((set(current_sets) | set(to_add)) - set(to_remove))
+        plan.state = self._view(app, after, installed=True)
+        plan.writes = {'app': app, 'component': state['component'], 'changes': changes,
+                       'create': [{'attributes': {'type': 'SetupEntityAccess'}, 'ParentId': state['permsets'][n],
+                                   'SetupEntityId': app['Id']} for n in to_add],
+                       'delete': [current_sets[n]['Id'] for n in to_remove]}
+        return self._manual_warning(plan)
 
-    def _blocked(self, app, changes, error):
+    def _check_permsets(self, plan, state):
+        wanted = self.params.get('permission_sets') or []
+        unknown = [n for n in wanted if n not in state['permsets']]
+        if unknown and self.task.check_mode:
+            # A check run of the whole runbook: an earlier task would have created the permission set (as in
+            # sf_object_permission and sf_permission_set_assignment); reported as access to add, with a warning.
+            plan.warnings.append('Permission set(s) %s not in the org yet: check mode reports access to them as to be '
+                                 'added; a real run fails if they are still missing.' % ', '.join(sorted(unknown)))
+            state['permsets'].update((n, None) for n in unknown)
+        elif unknown:
+            raise InputError('Unknown permission set(s): %s.' % ', '.join(sorted(unknown)),
+                             hint='Use the API name (PermissionSet.Name) of a permission set that is not owned by a profile; '
+                                  'create it first with sfops.salesforce.sf_permission_set.')
+
+    def _plan_not_installed(self, plan, state):
+        if state['used'] or not state['usage_known']:
+            step = SETUP_INSTALL.format(name=self.name)
+            if not state['usage_known']:
+                step = 'Could not read OAuth usage (needs Manage Users). ' + step
+        else:
+            step = SETUP_FIRST_USE.format(name=self.name)
+            if self.params['require_installed']:
+                raise InputError('No connected app named "%s" is installed or used in this org.%s'
+                                 % (self.name, did_you_mean(self.name, state['app_names'])), hint=step)
+        plan.extra['manual_steps'].append(step)
+        if self.params['require_installed'] and not self.task.check_mode:
+            raise InputError('Connected app "%s" is used in this org but not installed, so its policy cannot be managed.' % self.name,
+                             hint=step)
+        # Not a change this module can make: the manual step says what only a person can do.
+        plan.state = self._view(None, {}, installed=False)
+        return self._manual_warning(plan)
+
+    def _manual_policy_step(self, plan, app, changes, error):
         step = SETUP_POLICY.format(name=app['Name'], what=describe_changes(changes))
         if error is not None:
             step += ' (the Metadata API refused the change: %s)' % error
-        self.manual_steps.append(step)
+        plan.extra['manual_steps'].append(step)
 
-    def _diff(self, result, before, after, changes, access_changed):
-        """Diff of what this run writes (or would write); a policy only Setup can change is in manual_steps instead."""
-        result.pop('diff', None)
-        keys = sorted(changes) + (['permission_sets'] if access_changed else [])
-        if self.module.diff_mode and keys:
-            result['diff'] = {'before': dict((k, before.get(k)) for k in keys), 'after': dict((k, after.get(k)) for k in keys)}
+    @staticmethod
+    def _manual_warning(plan):
+        if plan.extra['manual_steps']:
+            plan.warnings.append('Manual step needed: ' + ' '.join(plan.extra['manual_steps']))
+        return plan
+
+    def _view(self, app, after, installed):
+        return {
+            'id': app['Id'] if app else None,
+            'name': app['Name'] if app else self.name,
+            'installed': installed,
+            'permitted_users': after.get('permitted_users'),
+            'ip_relaxation': after.get('ip_relaxation'),
+            'refresh_token_policy': after.get('refresh_token_policy'),
+            'permission_sets': after.get('permission_sets', []),
+        }
+
+    # --- applying ---------------------------------------------------------------------------------------------
+    def apply(self, plan):
+        writes = plan.writes
+        app, changes = writes['app'], writes['changes']
+        if changes:
+            self.step('updating the policy of connected app %s (Metadata API)' % app['Name'])
+            try:
+                self.metadata.update(apply_policy(writes['component'], changes), 'ConnectedApp')
+                plan.applied['policy'] = sorted(changes)
+            except SalesforceError as err:
+                if isinstance(err, InputError):
+                    raise
+                self._manual_policy_step(plan, app, changes, err)
+                if self.params['require_installed']:
+                    raise InputError('Salesforce refused the policy of connected app "%s".' % app['Name'],
+                                     hint=' '.join(plan.extra['manual_steps']))
+                self._manual_warning(plan)
+                for key in changes:
+                    plan.drop(key)
+                changes = {}
+        self.step('changing permission set access to connected app %s' % app['Name'])
+        if writes['create']:
+            self.client.collections_create(writes['create'])
+            plan.applied['added'] = plan.added
+        if writes['delete']:
+            self.client.collections_delete(writes['delete'])
+            plan.applied['removed'] = plan.removed
+        if not plan.changed:
+            return None
+        self.step('reading connected app %s back' % app['Name'])
+        return self._verify(plan.state, changes)
 
     def _verify(self, after, changes):
         """Re-read over REST: the permitted-users policy must show what the metadata write asked for."""
@@ -288,50 +327,11 @@ class ConnectedAppPolicy(object):
             raise SalesforceError(None, 'POLICY_NOT_APPLIED',
                                   'updateMetadata succeeded but ConnectedApplication "%s" still shows permitted users = %s. %s'
                                   % (self.name, shown, SETUP_POLICY.format(name=self.name, what=describe_changes(changes))))
-        verified = dict(after, permitted_users=shown, permission_sets=sorted(access_by_name(state['access'])))
-        return verified
-
-    def _not_installed(self, state):
-        module = self.module
-        if state['used'] or not state['usage_known']:
-            step = SETUP_INSTALL.format(name=self.name)
-            if not state['usage_known']:
-                step = 'Could not read OAuth usage (needs Manage Users). ' + step
-        else:
-            step = SETUP_FIRST_USE.format(name=self.name)
-            if self.params['require_installed']:
-                raise InputError('No connected app named "%s" is installed or used in this org.%s'
-                                 % (self.name, did_you_mean(self.name, state['app_names'])), hint=step)
-        self.manual_steps.append(step)
-        if self.params['require_installed'] and not module.check_mode:
-            raise InputError('Connected app "%s" is used in this org but not installed, so its policy cannot be managed.' % self.name,
-                             hint=step)
-        # Check mode reports the missing install as drift; a real run with require_installed=false only reports it.
-        result = {'changed': bool(module.check_mode), 'added_permission_sets': [], 'removed_permission_sets': []}
-        return self._finish(result, None, {}, installed=False)
-
-    def _finish(self, result, app, after, installed):
-        for warning in self.warnings:
-            self.module.warn(warning)
-        if self.manual_steps and not self.module.check_mode:
-            self.module.warn('Manual step needed: ' + ' '.join(self.manual_steps))
-        if self.manual_steps and self.module.check_mode:
-            result['changed'] = True
-        result['manual_steps'] = self.manual_steps
-        result['connected_app'] = {
-            'id': app['Id'] if app else None,
-            'name': app['Name'] if app else self.name,
-            'installed': installed,
-            'permitted_users': after.get('permitted_users'),
-            'ip_relaxation': after.get('ip_relaxation'),
-            'refresh_token_policy': after.get('refresh_token_policy'),
-            'permission_sets': after.get('permission_sets', []),
-        }
-        return result
+        return dict(after, permitted_users=shown, permission_sets=sorted(access_by_name(state['access'])))
 
 
-SPEC = ModuleSpec(
-    'sf_connected_app_policy',
+SPEC = ConnectedAppPolicy.spec(
+    name='sf_connected_app_policy',
     argument_spec=dict(
         name=dict(type='str', required=True),
         permitted_users=dict(type='str', choices=['admin_approved', 'all_self_authorize']),
@@ -341,5 +341,4 @@ SPEC = ModuleSpec(
         purge_permission_sets=dict(type='bool', default=False),
         require_installed=dict(type='bool', default=True),
     ),
-    run=lambda task: ConnectedAppPolicy(task).run(),
 )

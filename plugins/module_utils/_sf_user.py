@@ -1,7 +1,7 @@
 # Copyright (c) sfops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Users and permission-set-licence assignments: read, plan, apply (for sf_user).
+"""sf_user: a user and its permission set licences (the module's code, on the pipeline).
 
 FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
 
@@ -21,14 +21,12 @@ Salesforce facts relied on (shared/reference/salesforce-api.md section 5):
 import re
 import secrets
 import string
-from urllib.parse import quote
-
-from ansible.module_utils.basic import env_fallback
 
 from .client import soql_quote
+from .composite import first_real_error, records_of, ref_query, sub_request
 from .errors import InputError, SalesforceError
-from .module import ModuleSpec
 from .planning import did_you_mean
+from ._pipeline import Plan, Resource
 
 INTEGRATION_PROFILE = 'Minimum Access - API Only Integrations'
 INTEGRATION_LICENSE = 'Salesforce Integration'
@@ -68,22 +66,6 @@ def generate_password(length=24):
         if (any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value)
                 and any(c in '!#$%-_=+' for c in value)):
             return value
-
-
-def records_of(answer, ref):
-    """Records of a composite query subrequest; [] when it failed (an unresolved reference) or is absent."""
-    body = answer.get(ref)
-    if body is None or isinstance(body, SalesforceError):
-        return []
-    return body.get('records') or []
-
-
-def ref_query(client, ref, soql):
-    """A composite query subrequest whose ``@{...}`` references stay literal (Salesforce resolves them in the URL
-    before decoding; an encoded ``%40%7B`` would reach SOQL as text)."""
-    parts = re.split(r'(@\{[^}]+\})', soql)
-    encoded = ''.join(p if p.startswith('@{') else quote(p, safe='') for p in parts)
-    return {'method': 'GET', 'url': '%s/query?q=%s' % (client.base, encoded), 'referenceId': ref}
 
 
 def read_state(client, username, need_profiles):
@@ -185,65 +167,55 @@ def map_error(err):
     return err
 
 
-def check_login_username(params):
-    """sf_user's ``username`` option is the managed user, so a flow that logs in as a user needs ``login_username``."""
-    if params.get('auth_method') in ('jwt_bearer', 'password') and not params.get('login_username'):
-        raise InputError('auth_method=%s needs login_username (sf_user uses username for the user it manages).'
-                         % params.get('auth_method'),
-                         hint='Set login_username (or SF_USERNAME) to the admin to log in as, or log in first with '
-                              'sfops.salesforce.sf_login and use auth_method=access_token.')
+def check_options(params):
+    """Contradictions found without any request."""
+    if params.get('alias') and len(params['alias']) > 8:
+        raise InputError('alias %r is longer than 8 characters.' % params['alias'],
+                         hint='Use at most 8 characters, or omit alias to derive one.')
+    if params['state'] == 'absent' and params.get('is_active'):
+        raise InputError('state=absent deactivates the user, so is_active=true contradicts it.',
+                         hint='Drop is_active or use state=present.')
 
 
-def login_params(params):
-    """The client logs in as ``login_username``, never as the managed ``username``."""
-    return dict(params, username=params.get('login_username'))
+class User(Resource):
+    RESULT_KEY = 'user'
+    LISTS = ('permission_set_licenses',)
+    NOUN = 'user'
 
+    def describe(self):
+        return 'user %s' % self.params['username']
 
-def first_real_error(answer):
-    """With allOrNone the innocent subrequests say PROCESSING_HALTED: report the one that caused the rollback."""
-    errors = [v for v in answer.values() if isinstance(v, SalesforceError)]
-    errors.sort(key=lambda e: e.error_code == 'PROCESSING_HALTED')
-    return errors[0] if errors else None
+    def read(self):
+        return read_state(self.client, self.params['username'], self.params['state'] == 'present')
 
+    def plan(self, st):
+        p = self.params
+        user, login = st['user'], st['login']
+        current_psl = dict((r['PermissionSetLicenseId'], r['Id']) for r in st['psla'])
+        before = user_view(user, login, current_psl, st['psls'])
+        plan = Plan(self, after=before)
+        if p['state'] == 'absent':
+            return self._plan_deactivate(plan, user, before)
+        profile = self._profile(st['profiles'])
+        psl_by_name = dict((x['DeveloperName'], x) for x in st['psls'])
+        have = dict((psl_by_name_of(st['psls'], i), i) for i in current_psl)
+        to_add, to_remove = plan.reconcile('permission_set_licenses', have, self._desired_psls(st['psls']),
+                                           p['purge_permission_set_licenses'] and p['permission_set_licenses'] is not None)
+        for name in to_add:
+            check_psl_capacity(psl_by_name[name])
+        plan.writes = {'psl_add': [psl_by_name[n]['Id'] for n in to_add],
+                       'psl_remove': [current_psl[have[n]] for n in to_remove]}
+        if user is None:
+            return self._plan_create(plan, profile)
+        return self._plan_update(plan, user, login, profile, st, before)
 
-class UserTask(object):
-    """Plan and apply one sf_user task; ``run()`` returns the module result."""
-
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.client = module.client
-
-    def _sub(self, method, path, ref, body=None):
-        sub = {'method': method, 'url': '%s/%s' % (self.client.base, path), 'referenceId': ref}
-        if body is not None:
-            sub['body'] = body
-        return sub
-
-    def _composite(self, subs):
-        answer = self.client.composite(subs, all_or_none=True, allow_errors=True)
-        error = first_real_error(answer)
-        if error is not None:
-            raise map_error(error)
-        return answer
-
-    def _guard_self(self, user, what):
-        session = self.client.session
-        if session is not None and session.user_id and user and session.user_id[:15] == user['Id'][:15]:
-            raise InputError('Refusing to %s %s: it is the user this task is logged in as, and the automation would lock '
-                             'itself out.' % (what, user['Username']),
-                             hint='Check the username option (module_defaults may have filled it in), or log in as another admin.')
-
+    # --- planning ------------------------------------------------------------------------------------------
     def _desired_psls(self, psls):
-        names = list(self.params.get('permission_set_licenses') or [])
+        """DeveloperNames of the licences asked for (None = unmanaged); integration_user adds the API integration one."""
+        names = self.params.get('permission_set_licenses')
         if self.params.get('integration_user'):
-            names.append(INTEGRATION_PSL)
-        found = []
-        for name in names:
-            psl = find_psl(psls, name)
-            if psl['Id'] not in [p['Id'] for p in found]:
-                found.append(psl)
-        return found
+            names = list(names or []) + [INTEGRATION_PSL]
+        return None if names is None else sorted(set(find_psl(psls, n)['DeveloperName'] for n in names))
 
     def _profile(self, profiles):
         name = self.params.get('profile') or (INTEGRATION_PROFILE if self.params.get('integration_user') else None)
@@ -257,42 +229,23 @@ class UserTask(object):
                              hint='Drop the profile option to use "%s", or set integration_user=false.' % INTEGRATION_PROFILE)
         return profile
 
-    def run(self):
-        p = self.params
-        if p.get('alias') and len(p['alias']) > 8:
-            raise InputError('alias %r is longer than 8 characters.' % p['alias'], hint='Use at most 8 characters, or omit alias to derive one.')
-        if p['state'] == 'absent' and p.get('is_active'):
-            raise InputError('state=absent deactivates the user, so is_active=true contradicts it.', hint='Drop is_active or use state=present.')
-        self.module.step = 'reading user %s' % p['username']
-        st = read_state(self.client, p['username'], p['state'] == 'present')
-        self.module.step = 'planning the changes of user %s' % p['username']
-        user, login = st['user'], st['login']
-        current_psl = [r['PermissionSetLicenseId'] for r in st['psla']]
-        before = user_view(user, login, current_psl, st['psls'])
-        if p['state'] == 'absent':
-            return self._deactivate(user, before)
-        profile = self._profile(st['profiles'])
-        psl_add = [psl for psl in self._desired_psls(st['psls']) if psl['Id'] not in current_psl]
-        if user is None:
-            return self._create(profile, psl_add, st)
-        return self._update(user, login, profile, psl_add, st, before)
+    def _guard_self(self, user, what):
+        session = self.client.session
+        if session is not None and session.user_id and user and session.user_id[:15] == user['Id'][:15]:
+            raise InputError('Refusing to %s %s: it is the user this task is logged in as, and the automation would lock '
+                             'itself out.' % (what, user['Username']),
+                             hint='Check the username option (module_defaults may have filled it in), or log in as another admin.')
 
-    # --- the three paths ----------------------------------------------------------------------------------------
-    def _deactivate(self, user, before):
+    def _plan_deactivate(self, plan, user, before):
         if user is None or not user.get('IsActive'):
-            return {'changed': False, 'user': before}
+            return plan
         self._guard_self(user, 'deactivate')
-        after = dict(before, is_active=False)
-        result = {'changed': True, 'user': after}
-        if self.module.diff_mode:
-            result['diff'] = {'before': {'is_active': True}, 'after': {'is_active': False}}
-        if not self.module.check_mode:
-            self.module.step = 'deactivating user %s' % user['Username']
-            self.client.update('User', user['Id'], {'IsActive': False})
-            result['user'] = self._reread()
-        return result
+        plan.set('is_active', True, False)
+        plan.state = dict(before, is_active=False)
+        plan.writes = {'kind': 'deactivate', 'id': user['Id']}
+        return plan
 
-    def _create(self, profile, psl_add, st):
+    def _plan_create(self, plan, profile):
         p = self.params
         missing = [o for o in ('email', 'last_name') if not p.get(o)]
         if profile is None:
@@ -302,37 +255,18 @@ class UserTask(object):
                              hint='Set these options, or check the username if the user should already exist.')
         if p.get('is_active') is not False:
             check_user_license(profile)
-        for psl in psl_add:
-            check_psl_capacity(psl)
         values = dict((o, p.get(o) if p.get(o) is not None else CREATE_DEFAULTS.get(o)) for o in FIELDS)
         values['alias'] = p.get('alias') or derive_alias(p.get('first_name'), p['last_name'], p['username'])
         values['is_active'] = p.get('is_active') is not False
         fields = dict((FIELDS[o], v) for o, v in values.items() if v is not None)
         fields.update({'Username': p['username'], 'ProfileId': profile['Id']})
-        after = dict(values, id=None, username=p['username'], profile=profile['Name'], frozen=bool(p.get('frozen')),
-                     permission_set_licenses=sorted(x['DeveloperName'] for x in psl_add))
-        result = {'changed': True, 'user': after}
-        if self.module.diff_mode:
-            result['diff'] = {'before': {}, 'after': dict(after)}
-        if self.module.check_mode:
-            return result
-        # One all-or-none transaction: the user never exists without its licence (integration users need the PSL
-        # before any permission set), and nothing is left half-made when a row fails.
-        subs = [self._sub('POST', 'sobjects/User', 'newUser', fields)]
-        for i, psl in enumerate(psl_add):
-            subs.append(self._sub('POST', 'sobjects/PermissionSetLicenseAssign', 'psl%d' % i,
-                                  {'AssigneeId': '@{newUser.id}', 'PermissionSetLicenseId': psl['Id']}))
-        if p.get('frozen'):
-            subs.append(ref_query(self.client, 'newLogin', "SELECT Id FROM UserLogin WHERE UserId = '@{newUser.id}'"))
-            subs.append(self._sub('PATCH', 'sobjects/UserLogin/@{newLogin.records[0].Id}', 'freeze', {'IsFrozen': True}))
-        self.module.step = 'creating user %s' % p['username']
-        answer = self._composite(subs)
-        user_id = answer['newUser']['id']
-        self._password(user_id, result, created=True)
-        result['user'] = self._reread()
-        return result
+        plan.create(dict(values, id=None, username=p['username'], profile=profile['Name'], frozen=bool(p.get('frozen')),
+                         permission_set_licenses=plan.added['permission_set_licenses']))
+        plan.forced = bool(p.get('reset_password'))
+        plan.writes.update(kind='create', fields=fields)
+        return plan
 
-    def _update(self, user, login, profile, psl_add, st, before):
+    def _plan_update(self, plan, user, login, profile, st, before):
         p = self.params
         fields = {}
         for opt, field in FIELDS.items():
@@ -341,12 +275,16 @@ class UserTask(object):
                 if opt == 'email' and (user.get(field) or '').lower() == p[opt].lower():
                     continue
                 fields[field] = p[opt]
+                plan.set(opt, before.get(opt), p[opt])
         if profile is not None and profile['Id'] != user.get('ProfileId'):
             fields['ProfileId'] = profile['Id']
+            plan.set('profile', before.get('profile'), profile['Name'])
         freeze = p.get('frozen') is not None and bool(login and login.get('IsFrozen')) != p['frozen']
         if freeze and login is None:
             raise InputError('User %s has no UserLogin record, so it cannot be frozen or unfrozen.' % user['Username'],
                              hint='Log in as the user once, or drop the frozen option.')
+        if freeze:
+            plan.set('frozen', before.get('frozen'), p['frozen'])
         if fields.get('IsActive') is False or (freeze and p['frozen']):
             self._guard_self(user, 'deactivate or freeze')
         # A seat is taken when an inactive user is activated or an active user moves to another user licence.
@@ -356,44 +294,61 @@ class UserTask(object):
         moves = bool(new_profile and cur_profile and new_profile.get('UserLicenseId') != cur_profile.get('UserLicenseId'))
         if will_be_active and new_profile and (not user.get('IsActive') or moves):
             check_user_license(new_profile)
-        for psl in psl_add:
-            check_psl_capacity(psl)
-        after = dict(before)
-        for opt, field in FIELDS.items():
-            if field in fields:
-                after[opt] = fields[field]
-        if 'ProfileId' in fields:
-            after['profile'] = profile['Name']
-        if freeze:
-            after['frozen'] = p['frozen']
-        after['permission_set_licenses'] = sorted(before['permission_set_licenses'] + [x['DeveloperName'] for x in psl_add])
-        keys = sorted(k for k in after if after[k] != before.get(k))
-        result = {'changed': bool(keys) or bool(p.get('reset_password')), 'user': after}
-        if self.module.diff_mode and result['changed']:
-            result['diff'] = {'before': dict((k, before.get(k)) for k in keys), 'after': dict((k, after[k]) for k in keys)}
-            if p.get('reset_password'):
-                result['diff']['after']['password'] = '(reset)'
-        if self.module.check_mode or not result['changed']:
-            return result
-        subs = []
-        if fields:
-            subs.append(self._sub('PATCH', 'sobjects/User/%s' % user['Id'], 'user', fields))
-        for i, psl in enumerate(psl_add):
-            subs.append(self._sub('POST', 'sobjects/PermissionSetLicenseAssign', 'psl%d' % i,
-                                  {'AssigneeId': user['Id'], 'PermissionSetLicenseId': psl['Id']}))
-        if freeze:
-            subs.append(self._sub('PATCH', 'sobjects/UserLogin/%s' % login['Id'], 'freeze', {'IsFrozen': p['frozen']}))
-        if subs:
-            self.module.step = 'updating user %s' % user['Username']
-            self._composite(subs)
-        self._password(user['Id'], result, created=False)
-        result['user'] = self._reread()
-        return result
+        after = dict(before, permission_set_licenses=sorted(
+            (set(before['permission_set_licenses']) | set(plan.added['permission_set_licenses']))
+            - set(plan.removed['permission_set_licenses'])))
+        after.update((k, v) for k, v in plan.after.items() if k in after)
+        plan.state = after
+        if p.get('reset_password'):
+            # Nothing to compare a password with: a reset is always a change, shown without its value.
+            plan.forced = True
+            plan.after['password'] = '(reset)'
+        plan.writes.update(kind='update', id=user['Id'], fields=fields, login_id=(login or {}).get('Id') if freeze else None)
+        return plan
 
-    def _password(self, user_id, result, created):
+    # --- applying ------------------------------------------------------------------------------------------
+    def apply(self, plan):
+        writes = plan.writes
+        if writes['kind'] == 'deactivate':
+            self.step('deactivating user %s' % self.params['username'])
+            self.client.update('User', writes['id'], {'IsActive': False})
+            plan.applied['user'] = 'deactivated'
+            return self._reread()
+        subs = []
+        user_ref = '@{newUser.id}' if writes['kind'] == 'create' else writes['id']
+        if writes['kind'] == 'create':
+            # One all-or-none transaction: the user never exists without its licence (integration users need the PSL
+            # before any permission set), and nothing is left half-made when a row fails.
+            subs.append(sub_request(self.client, 'POST', 'sobjects/User', 'newUser', writes['fields']))
+        elif writes['fields']:
+            subs.append(sub_request(self.client, 'PATCH', 'sobjects/User/%s' % writes['id'], 'user', writes['fields']))
+        for i, psl_id in enumerate(writes['psl_add']):
+            subs.append(sub_request(self.client, 'POST', 'sobjects/PermissionSetLicenseAssign', 'psl%d' % i,
+                                    {'AssigneeId': user_ref, 'PermissionSetLicenseId': psl_id}))
+        for i, row_id in enumerate(writes['psl_remove']):
+            subs.append(sub_request(self.client, 'DELETE', 'sobjects/PermissionSetLicenseAssign/%s' % row_id, 'unpsl%d' % i))
+        if writes['kind'] == 'create' and self.params.get('frozen'):
+            subs.append(ref_query(self.client, 'newLogin', "SELECT Id FROM UserLogin WHERE UserId = '@{newUser.id}'"))
+            subs.append(sub_request(self.client, 'PATCH', 'sobjects/UserLogin/@{newLogin.records[0].Id}', 'freeze', {'IsFrozen': True}))
+        elif writes.get('login_id'):
+            subs.append(sub_request(self.client, 'PATCH', 'sobjects/UserLogin/%s' % writes['login_id'], 'freeze',
+                                    {'IsFrozen': self.params['frozen']}))
+        user_id = writes.get('id')
+        if subs:
+            self.step('%s user %s' % ('creating' if writes['kind'] == 'create' else 'updating', self.params['username']))
+            answer = self.client.composite(subs, all_or_none=True, allow_errors=True)
+            error = first_real_error(answer)
+            if error is not None:
+                raise map_error(error)
+            plan.applied['user'] = 'created' if writes['kind'] == 'create' else 'updated'
+            user_id = user_id or answer['newUser']['id']
+        self._password(user_id, plan, created=writes['kind'] == 'create')
+        return self._reread()
+
+    def _password(self, user_id, plan, created):
         """reset_password: DELETE (Salesforce generates it and e-mails a reset link) or POST (we set it, no e-mail)."""
         p = self.params
-        self.module.step = 'setting the password of user %s (the user itself is saved)' % p['username']
+        self.step('setting the password of user %s (the user itself is saved)' % p['username'])
         path = 'sobjects/User/%s/password' % user_id
         if p.get('reset_password'):
             new = None
@@ -405,25 +360,29 @@ class UserTask(object):
                     self.client.request('POST', path, body={'NewPassword': new}, idempotent=True)
             except SalesforceError:
                 if new:
-                    self.module.no_log_values.add(new)
+                    self.task.no_log_values.add(new)
                 raise
-            result['password'] = new
+            plan.extra['password'] = new
         elif created and p.get('send_email'):
             # The reset e-mail is the only "welcome" REST can trigger; its temporary password is not returned.
             self.client.request('DELETE', path, idempotent=False)
 
     def _reread(self):
-        self.module.step = 'reading user %s back' % self.params['username']
+        self.step('reading user %s back' % self.params['username'])
         st = read_state(self.client, self.params['username'], False)
         return user_view(st['user'], st['login'], [r['PermissionSetLicenseId'] for r in st['psla']], st['psls'])
 
 
-SPEC = ModuleSpec(
-    'sf_user',
+def psl_by_name_of(psls, psl_id):
+    """DeveloperName of a PermissionSetLicense id (the id itself when the org does not list it)."""
+    return next((x['DeveloperName'] for x in psls if x['Id'] == psl_id), psl_id)
+
+
+SPEC = User.spec(
+    name='sf_user',
     argument_spec=dict(
-        # No SF_USERNAME fallback here: that variable names the login user, never the user to manage.
+        # No SF_USERNAME fallback here: that variable names the login user (login_username), never the user to manage.
         username=dict(type='str', required=True, no_log=False),
-        login_username=dict(type='str', no_log=False, fallback=(env_fallback, ['SF_USERNAME'])),
         email=dict(type='str'),
         first_name=dict(type='str'),
         last_name=dict(type='str'),
@@ -438,10 +397,10 @@ SPEC = ModuleSpec(
         frozen=dict(type='bool'),
         integration_user=dict(type='bool', default=False),
         permission_set_licenses=dict(type='list', elements='str'),
+        purge_permission_set_licenses=dict(type='bool', default=False),
         reset_password=dict(type='bool', default=False, no_log=False),
         send_email=dict(type='bool', default=False),
     ),
-    run=lambda task: UserTask(task).run(),
-    client_params=login_params,
-    check=check_login_username,
+    login_aliases=False,
+    check=check_options,
 )

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.sfops.salesforce.plugins.module_utils import connected_apps as ca
+from ansible_collections.sfops.salesforce.plugins.module_utils import _sf_connected_app_policy as ca
 from ansible_collections.sfops.salesforce.plugins.module_utils import metadata as md
 from ansible_collections.sfops.salesforce.plugins.module_utils.errors import InputError
 

@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from ansible_collections.sfops.salesforce.plugins.module_utils import users
+from ansible_collections.sfops.salesforce.plugins.module_utils import _sf_user as users
 from ansible_collections.sfops.salesforce.plugins.module_utils.errors import InputError, SalesforceError
 
 

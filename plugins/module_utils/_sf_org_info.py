@@ -20,7 +20,7 @@ from .client import soql_in
 from .errors import InputError, SalesforceError
 from .module import ModuleSpec
 from .permissions import PREFIX, check_objects, check_system_permissions, field_level, object_row_flags, strip_prefix
-from .object_permissions import FIELD_FIELDS, OBJ_FIELDS, describe_subrequests, object_entry_options, take_describes
+from ._sf_object_permission import FIELD_FIELDS, OBJ_FIELDS, describe_subrequests, object_entry_options, take_describes
 
 GATHER = ('organization', 'versions', 'limits', 'licenses', 'users', 'permission_sets', 'connected_apps')
 DEFAULT_GATHER = ['organization', 'versions', 'limits', 'licenses']

@@ -1,0 +1,216 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""sf_permission_set: a permission set and its system permissions (the module's code, on the pipeline).
+
+FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
+
+Request budget on a converged org: one composite carrying the PermissionSet query (with its Assignments), the
+licence look-ups, the PermissionSet describe (only when system permissions are managed) and the full record
+(``GET sobjects/PermissionSet/@{ps.records[0].Id}``, which returns every Permissions* field without a 400-field
+SOQL).  If the composite reference is not honoured the record is fetched with one more GET.
+"""
+
+import re
+
+from .client import soql_quote
+from .errors import InputError, SalesforceError
+from .permissions import PREFIX, check_system_permissions, strip_prefix
+from .planning import did_you_mean
+from ._pipeline import Plan, Resource
+
+NAME_RE = re.compile(r'^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$')
+PS_FIELDS = 'Id, Name, Label, Description, LicenseId, IsOwnedByProfile'
+
+
+def validate_name(name):
+    """PermissionSet.Name rules (Object Reference): letters, digits, single underscores, starts with a letter."""
+    if not name or len(name) > 80 or not NAME_RE.match(name) or name.endswith('_'):
+        raise InputError('name %r is not a valid permission set API name.' % name,
+                         hint='Use up to 80 letters, digits and single underscores, starting with a letter and not ending with '
+                              '"_" (for example Integration_API_Access); put free text in label.')
+
+
+class PermissionSetState(object):
+    """What one composite read tells about a permission set."""
+
+    def __init__(self, client, name, want_describe):
+        self.client = client
+        subs = [
+            client.sub_query('ps', 'SELECT %s, (SELECT Id, AssigneeId FROM Assignments) FROM PermissionSet WHERE Name = %s'
+                             % (PS_FIELDS, soql_quote(name))),
+            client.sub_query('psl', 'SELECT Id, MasterLabel, DeveloperName FROM PermissionSetLicense'),
+            client.sub_query('ul', 'SELECT Id, Name FROM UserLicense'),
+            client.sub_get('record', 'sobjects/PermissionSet/@{ps.records[0].Id}'),
+        ]
+        if want_describe and client.cached_describe('PermissionSet') is None:
+            subs.insert(0, client.sub_describe('describe', 'PermissionSet'))
+        res = client.composite(subs, allow_errors=True)
+        for ref in ('ps', 'psl', 'ul', 'describe'):
+            if isinstance(res.get(ref), SalesforceError):
+                raise res[ref]
+        if 'describe' in res:
+            client.remember_describe('PermissionSet', res['describe'])
+        self.describe = client.cached_describe('PermissionSet') if want_describe else None
+        rows = res['ps'].get('records') or []
+        self.row = rows[0] if rows else None
+        self.licenses = {}  # Id -> display name
+        self.license_index = {}  # lower-case name -> Id
+        for lic in res['psl'].get('records') or []:
+            self.licenses[lic['Id']] = lic.get('MasterLabel') or lic.get('DeveloperName')
+            for key in (lic.get('MasterLabel'), lic.get('DeveloperName')):
+                if key:
+                    self.license_index.setdefault(key.lower(), lic['Id'])
+        for lic in res['ul'].get('records') or []:
+            self.licenses[lic['Id']] = lic.get('Name')
+            if lic.get('Name'):
+                self.license_index.setdefault(lic['Name'].lower(), lic['Id'])
+        self.record = None
+        if self.row is not None:
+            record = res.get('record')
+            if isinstance(record, SalesforceError) or not isinstance(record, dict):
+                # The composite reference was not honoured: one plain GET instead.
+                record = client.get('sobjects/PermissionSet/%s' % self.row['Id'])
+            self.record = record
+
+    @property
+    def exists(self):
+        return self.row is not None
+
+    @property
+    def assignment_ids(self):
+        sub = (self.row or {}).get('Assignments') or {}
+        return [a['Id'] for a in sub.get('records') or []]
+
+    def enabled_permissions(self):
+        return sorted(strip_prefix(k) for k, v in (self.record or {}).items() if k.startswith(PREFIX) and v is True)
+
+    def license_id(self, license_name):
+        if not license_name:
+            return None
+        found = self.license_index.get(license_name.strip().lower())
+        if found is None:
+            names = sorted(set(n for n in self.licenses.values() if n))
+            raise InputError('license %r matches no PermissionSetLicense (MasterLabel or DeveloperName) or UserLicense (Name) in this org.%s'
+                             % (license_name, did_you_mean(license_name, names)),
+                             hint='Use one of: %s.' % ', '.join(names))
+        return found
+
+    def view(self):
+        """Public (after-state) view of the existing set."""
+        if not self.exists:
+            return None
+        row = self.row
+        return {
+            'id': row['Id'], 'name': row['Name'], 'label': row.get('Label'), 'description': row.get('Description'),
+            'license_id': row.get('LicenseId'), 'license': self.licenses.get(row.get('LicenseId')),
+            'system_permissions': self.enabled_permissions(), 'assignments': len(self.assignment_ids),
+        }
+
+
+class PermissionSet(Resource):
+    RESULT_KEY = 'permission_set'
+    LISTS = ('system_permissions',)
+    NOUN = 'permission set'
+
+    def read(self):
+        p = self.params
+        validate_name(p['name'])
+        want_describe = p['system_permissions'] is not None and p['state'] == 'present'
+        state = PermissionSetState(self.client, p['name'], want_describe=want_describe)
+        if state.exists and state.row.get('IsOwnedByProfile'):
+            raise InputError('Permission set %s is owned by a profile; Salesforce does not let the API modify it.' % p['name'],
+                             hint='Manage the profile instead, or put the permissions in a separate permission set.')
+        return state
+
+    def plan(self, state):
+        p = self.params
+        before = state.view()
+        plan = Plan(self, after=before)
+        plan.extra['implied_permissions'] = []
+        if p['state'] == 'absent':
+            return self._plan_absent(plan, state, before)
+        # Resolve everything before the first write, so bad input never leaves a half-applied change.
+        needed = None
+        current = state.enabled_permissions()
+        if p['system_permissions'] is not None:
+            catalog, _requested, needed, implied = check_system_permissions(state.describe, self.client.api_version,
+                                                                            p['system_permissions'])
+            plan.extra['implied_permissions'] = implied
+            # Only updateable permissions can be purged: read-only ones (derived by Salesforce) stay as they are.
+            needed = sorted(set(needed) | set(s for s in current if s not in catalog.updateable))
+        license_id = state.license_id(p['license'])
+        to_add, to_remove = plan.reconcile('system_permissions', current, needed, p['purge_system_permissions'])
+        label = p['label'] if p['label'] is not None else (before or {}).get('label') or p['name']
+        # '' clears the description; Salesforce stores null.
+        description = (p['description'] or None) if p['description'] is not None else (before or {}).get('description')
+        fields = dict((PREFIX + s, True) for s in to_add)
+        fields.update((PREFIX + s, False) for s in to_remove)
+        if not state.exists:
+            after = {'id': None, 'name': p['name'], 'label': label, 'description': description, 'license_id': license_id,
+                     'license': state.licenses.get(license_id), 'assignments': 0, 'system_permissions': sorted(to_add)}
+            plan.create(after)
+            fields.update({'Name': p['name'], 'Label': label})
+            fields.update(dict(Description=description) if description else {})
+            fields.update(dict(LicenseId=license_id) if license_id else {})
+        else:
+            if license_id is not None and license_id != state.row.get('LicenseId'):
+                raise InputError('Permission set %s has license %s; LicenseId can only be set when a permission set is created.'
+                                 % (p['name'], before['license'] or 'none'),
+                                 hint='Remove the license option to keep the current one, or delete the set (state=absent, '
+                                      'remove_assignments=true) and create it again with the new license.')
+            for key, api, value in (('label', 'Label', label), ('description', 'Description', description)):
+                if plan.set(key, before.get(key), value):
+                    fields[api] = value
+            plan.state = dict(before, label=label, description=description,
+                              system_permissions=sorted((set(current) | set(to_add)) - set(to_remove)))
+        plan.writes = {'id': state.row and state.row['Id'], 'fields': fields}
+        return plan
+
+    def _plan_absent(self, plan, state, before):
+        p = self.params
+        plan.state = None
+        if not state.exists:
+            return plan
+        assignments = state.assignment_ids
+        if assignments and not p['remove_assignments']:
+            raise InputError('Permission set %s is assigned to %d user(s); Salesforce refuses to delete an assigned permission set.'
+                             % (p['name'], len(assignments)),
+                             hint='Set remove_assignments=true to delete the assignments first, or unassign it with '
+                                  'sfops.salesforce.sf_permission_set_assignment.')
+        plan.delete(before)
+        plan.extra['removed_assignments'] = len(assignments)
+        plan.writes = {'id': state.row['Id'], 'assignments': assignments}
+        return plan
+
+    def apply(self, plan):
+        p, client, writes = self.params, self.client, plan.writes
+        if plan.action == 'delete':
+            if writes['assignments']:
+                self.step('deleting %d assignment(s) of permission set %s' % (len(writes['assignments']), p['name']))
+                client.collections_delete(writes['assignments'])
+                plan.applied['removed_assignments'] = len(writes['assignments'])
+            self.step('deleting permission set %s' % p['name'])
+            client.delete('PermissionSet', writes['id'])
+            return None
+        if plan.action == 'create':
+            self.step('creating permission set %s' % p['name'])
+            return dict(plan.state, id=client.create('PermissionSet', writes['fields']))
+        self.step('updating permission set %s' % p['name'])
+        client.update('PermissionSet', writes['id'], writes['fields'])
+        return None
+
+
+SPEC = PermissionSet.spec(
+    name='sf_permission_set',
+    argument_spec=dict(
+        name=dict(type='str', required=True),
+        label=dict(type='str'),
+        description=dict(type='str'),
+        license=dict(type='str'),
+        system_permissions=dict(type='list', elements='str'),
+        purge_system_permissions=dict(type='bool', default=False),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        remove_assignments=dict(type='bool', default=False),
+    ),
+)

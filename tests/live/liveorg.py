@@ -163,7 +163,7 @@ class LiveOrg:
         """The same connection as module options (a module_defaults entry)."""
         hv = self.host_vars()
         opts = {"auth_method": "jwt_bearer", "login_url": self.login_url, "client_id": self.client_id,
-                "username": self.username, "private_key_file": self.private_key_file,
+                "login_username": self.username, "private_key_file": self.private_key_file,
                 "api_version": self.api_version}
         if self.ca_path:
             opts["ca_path"] = hv["sf_ca_path"]

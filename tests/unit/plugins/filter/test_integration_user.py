@@ -387,7 +387,7 @@ def results(changed=(), installed=True, app_manual_steps=(), skipped_app=False):
     return out
 
 
-EXISTING = [(DERIVED, 'team@acme.example.com')]
+EXISTING = ((DERIVED, 'team@acme.example.com'),)
 
 
 def report(res, preset='planhat', users=EXISTING, **variables):

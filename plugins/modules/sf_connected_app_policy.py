@@ -97,6 +97,7 @@ seealso:
     link: https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_connectedapp.htm
 extends_documentation_fragment:
   - sfops.salesforce.auth
+  - sfops.salesforce.auth.login
   - sfops.salesforce.attributes
   - sfops.salesforce.attributes.action_group
   - sfops.salesforce.attributes.action

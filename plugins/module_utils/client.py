@@ -191,7 +191,7 @@ class SalesforceClient(object):
         self.calls = []  # (method, resource) of every API request, for tests and the benchmark
         self._describes = {}
         self._version_checked = False
-        self._salesforce = None  # the simple_salesforce.Salesforce of self.session (see salesforce())
+        self._salesforce = None  # (session, the simple_salesforce.Salesforce on it): see _sf()
         self.sleep = time.sleep  # replaced by tests
 
     def _sleep(self, seconds):

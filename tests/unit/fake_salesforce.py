@@ -253,7 +253,8 @@ class FakeOrg(object):
                 return Resp(400, self.token_error)
             return Resp(200, {'access_token': TOKEN, 'instance_url': 'https://fake.my.salesforce.com', 'token_type': 'Bearer',
                               'id': 'https://login.salesforce.com/id/%s/%s' % (self.org_id, self.admin)})
-        rel = re.sub(r'^/services/data/v[\d.]+/?', '', path)
+        # Salesforce takes a resource with or without a trailing slash (simple-salesforce sends query/, limits/).
+        rel = re.sub(r'^/services/data/v[\d.]+/?', '', path).rstrip('/')
         self.calls.append((method, rel, self._composite_writes(rel, body)))
         for index, (pred, status, fbody) in enumerate(self.faults):
             if pred(method, rel):

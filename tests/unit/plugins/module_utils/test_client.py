@@ -79,7 +79,7 @@ class Wire(object):
     def __init__(self):
         self.sent = []
 
-    def send(self, adapter, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         self.sent.append({'method': request.method, 'url': request.url, 'verify': verify, 'timeout': timeout,
                           'headers': dict(request.headers)})
         path = request.path_url.split('?')[0]
@@ -125,7 +125,7 @@ def test_ca_path_and_timeout_reach_every_connection_whatever_the_environment_say
     """REQUESTS_CA_BUNDLE overrides a Session's verify when a call leaves verify unset (psf/requests#3829), and
     simple-salesforce leaves it unset on every call: the client's session fills in verify and timeout."""
     wire = Wire()
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, 'send', lambda adapter, request, **kw: wire.send(adapter, request, **kw))
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, 'send', wire.send)
     monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/env/bundle.pem')
     monkeypatch.setenv('CURL_CA_BUNDLE', '/env/curl.pem')
     client = SalesforceClient(dict(PARAMS, **options))
@@ -140,7 +140,7 @@ def test_ca_path_and_timeout_reach_every_connection_whatever_the_environment_say
 def test_an_http_instance_url_is_kept_for_every_call(monkeypatch):
     """simple-salesforce writes https:// before the host; allow_http's local endpoints must still be reached."""
     wire = Wire()
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, 'send', lambda adapter, request, **kw: wire.send(adapter, request, **kw))
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, 'send', wire.send)
     client = SalesforceClient(dict(PARAMS, auth_method='access_token', access_token='GIVEN', instance_url='http://127.0.0.1:8080',
                                    allow_http=True))
     every_kind_of_call(client)

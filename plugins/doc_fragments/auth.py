@@ -131,7 +131,8 @@ options:
     default: 8.0
 requirements:
   - requests
-  - PyJWT and cryptography (only for O(auth_method=jwt_bearer))
+  - simple-salesforce >= 1.12.7 (it brings PyJWT)
+  - cryptography (only for O(auth_method=jwt_bearer))
 notes:
   - Options can be set once for every module of the collection with
     C(module_defaults) and the action group C(group/sfops.salesforce.salesforce).

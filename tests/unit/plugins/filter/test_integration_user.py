@@ -181,15 +181,17 @@ def names_and_create(objects):
 
 
 @pytest.mark.parametrize('preset, variables, expected', [
-    ('planhat', {}, [('Account', False), ('Contact', False), ('Opportunity', False), ('Case', False)]),
+    # Task: field rows only (the preset's fidelity note), after the objects with object rows.
+    ('planhat', {}, [('Account', False), ('Contact', False), ('Opportunity', False), ('Case', False), ('Task', False)]),
     # Write-back entries replace the preset's, in their place.
-    ('planhat', {'write_back': True}, [('Account', True), ('Contact', True), ('Opportunity', False), ('Case', False)]),
+    ('planhat', {'write_back': True},
+     [('Account', True), ('Contact', True), ('Opportunity', False), ('Case', False), ('Task', False)]),
     ('planhat', {'extra_objects': [{'name': 'account', 'read': True, 'create': True}, {'name': 'Lead', 'read': True}]},
-     [('account', True), ('Contact', False), ('Opportunity', False), ('Case', False), ('Lead', False)]),
-    ('planhat', {'exclude_objects': ['CASE', 'opportunity']}, [('Account', False), ('Contact', False)]),
+     [('account', True), ('Contact', False), ('Opportunity', False), ('Case', False), ('Task', False), ('Lead', False)]),
+    ('planhat', {'exclude_objects': ['CASE', 'opportunity']}, [('Account', False), ('Contact', False), ('Task', False)]),
     # Own objects replace the preset's list; write-back entries still merge over it.
     ('planhat', {'objects': [{'name': 'Lead', 'read': True}], 'write_back': True},
-     [('Lead', False), ('Account', True), ('Contact', True)]),
+     [('Lead', False), ('Account', True), ('Contact', True), ('Task', False)]),
     ('none', {}, []),
 ])
 def test_objects(preset, variables, expected):

@@ -194,7 +194,8 @@ def eca_refresh_policy(component):
     kind = reverse(ECA_REFRESH, child_text(component, 'refreshTokenPolicyType'))
     if kind not in ('specific_lifetime', 'specific_inactivity'):
         return kind
-    period, unit = child_text(component, 'refreshTokenValidityPeriod'), reverse(ECA_UNITS, child_text(component, 'refreshTokenValidityUnit'))
+    period = child_text(component, 'refreshTokenValidityPeriod')
+    unit = reverse(ECA_UNITS, child_text(component, 'refreshTokenValidityUnit'))
     return '%s:%s:%s' % (kind, period, unit) if period and unit else None
 
 
@@ -341,7 +342,8 @@ class ExternalClientAppPolicy(object):
             if resource.params['require_installed'] and not resource.task.check_mode:
                 raise InputError('External Client App "%s" has no OAuth policies in this org.' % app['fullName'], hint=step)
             plan.state = self.view(app, {'permission_sets': []})
-            return resource.manual_warning(plan)
+            plan.warnings.append('Manual step needed: ' + step)
+            return plan
         current = state['policy']
         changes = dict((k, v) for k, v in resource.desired.items() if v is not None and current.get(k) != v)
         for key, value in sorted(changes.items()):
@@ -483,7 +485,7 @@ class ConnectedAppPolicy(Resource):
                        'create': [{'attributes': {'type': 'SetupEntityAccess'}, 'ParentId': state['permsets'][n],
                                    'SetupEntityId': app['Id']} for n in to_add],
                        'delete': [current_sets[n]['Id'] for n in to_remove]}
-        return self.manual_warning(plan)
+        return self._manual_warning(plan)
 
     def _check_permsets(self, plan, state):
         wanted = self.params.get('permission_sets') or []
@@ -523,7 +525,7 @@ class ConnectedAppPolicy(Resource):
                              hint=step)
         # Not a change this module can make: the manual step says what only a person can do.
         plan.state = self._view(None, {}, installed=False)
-        return self.manual_warning(plan)
+        return self._manual_warning(plan)
 
     def _manual_policy_step(self, plan, app, changes, error):
         step = SETUP_POLICY.format(name=app['Name'], what=describe_changes(changes))
@@ -532,7 +534,7 @@ class ConnectedAppPolicy(Resource):
         plan.extra['manual_steps'].append(step)
 
     @staticmethod
-    def manual_warning(plan):
+    def _manual_warning(plan):
         if plan.extra['manual_steps']:
             plan.warnings.append('Manual step needed: ' + ' '.join(plan.extra['manual_steps']))
         return plan
@@ -567,7 +569,7 @@ class ConnectedAppPolicy(Resource):
                 if self.params['require_installed']:
                     raise InputError('Salesforce refused the policy of connected app "%s".' % app['Name'],
                                      hint=' '.join(plan.extra['manual_steps']))
-                self.manual_warning(plan)
+                self._manual_warning(plan)
                 for key in changes:
                     plan.drop(key)
                 changes = {}

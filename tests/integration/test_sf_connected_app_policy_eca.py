@@ -145,7 +145,7 @@ def automation_user_without_eca_permission(emulator):
     q = emulator.raw_query
     ps_id = emulator.raw(ALIAS, "POST", "sobjects/PermissionSet", json={
         "Name": "No_Eca_%s" % tag, "Label": "No ECA %s" % tag, "PermissionsApiEnabled": True, "PermissionsViewSetup": True,
-        "PermissionsModifyMetadata": True}).json()["id"]
+        "PermissionsViewRoles": True, "PermissionsModifyMetadata": True}).json()["id"]
     app_id = q(ALIAS, "SELECT Id FROM ConnectedApplication WHERE Name = 'sfops Automation'")[0]["Id"]
     emulator.raw(ALIAS, "POST", "sobjects/SetupEntityAccess", json={"ParentId": ps_id, "SetupEntityId": app_id})
     profile = q(ALIAS, "SELECT Id FROM Profile WHERE Name = 'Minimum Access - Salesforce'")[0]["Id"]

@@ -105,13 +105,13 @@ options:
       fields:
         description: Field API name (with or without C(Object.)) to V(read), V(edit) or V(none).
         type: dict
-        default: {}
 seealso:
   - module: sfops.salesforce.sf_login
   - module: sfops.salesforce.sf_permission_set
   - module: sfops.salesforce.sf_object_permission
 extends_documentation_fragment:
   - sfops.salesforce.auth
+  - sfops.salesforce.auth.login
   - sfops.salesforce.attributes.info_module
   - sfops.salesforce.attributes.action_group
   - sfops.salesforce.attributes.action

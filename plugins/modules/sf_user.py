@@ -32,8 +32,8 @@ options:
   login_username:
     description:
       - The user to authenticate as for O(auth_method=jwt_bearer) and O(auth_method=password), as in every module of the
-        collection. Unlike the other modules, M(sfops.salesforce.sf_user) takes no alias C(username) for it: here
-        O(username) is the managed user.
+        collection. Unlike the other modules, M(sfops.salesforce.sf_user) takes no alias C(username) for it, because
+        here O(username) is the managed user.
       - Not needed with O(auth_method=access_token) (for example after M(sfops.salesforce.sf_login)),
         V(client_credentials) or V(refresh_token).
       - If not set, the value of the E(SF_USERNAME) environment variable is used.

@@ -1008,7 +1008,7 @@ class FieldInfo:
 
 
 class ObjectInfo:
-    """One object as seen at one API version (the soql catalog protocol, docs/design.md)."""
+    """One object as seen at one API version (the soql catalog protocol, sfemu/docs/internals.md)."""
 
     def __init__(self, odef: ObjectDef, fields: list[FieldDef], children: dict[str, tuple[str, str]]):
         self.defn = odef

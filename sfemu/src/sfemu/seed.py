@@ -1,4 +1,4 @@
-"""The seeded state of org N (docs/design.md "Seeded orgs").
+"""The seeded state of org N (sfemu/docs/internals.md "Seeded orgs").
 
 Deterministic: ids come from a per-org counter and timestamps from a fixed clock, so org N looks the same after every
 seed and every reset. Only the credentials (admin password, consumer key and secret) are random; they are generated
@@ -32,7 +32,7 @@ SEED_TIME = "2026-01-05T09:00:00.000+0000"
 APP_NAME = "sfops Automation"
 VENDOR_APP_NAME = "Planhat"
 
-# UserLicense rows: (Name, LicenseDefinitionKey, TotalLicenses). Names and totals from docs/design.md; keys: "SFDC"
+# UserLicense rows: (Name, LicenseDefinitionKey, TotalLicenses). Names and totals from sfemu/docs/internals.md; keys: "SFDC"
 # and "AUL" (Salesforce Platform) are the real keys seen in many repos [3rd]; the Integration key [infer].
 LICENSES = (
     ("Salesforce", "SFDC", 20),

@@ -181,11 +181,11 @@ def names_and_create(objects):
 
 
 @pytest.mark.parametrize('preset, variables, expected', [
-    # Task: field rows only (the preset's fidelity note), after the objects with object rows.
+    # Task: field permissions only (its records follow their parent), so its entry has no create flag.
     ('planhat', {}, [('Account', False), ('Contact', False), ('Opportunity', False), ('Case', False), ('Task', False)]),
     # Write-back entries replace the preset's, in their place.
-    ('planhat', {'write_back': True},
-     [('Account', True), ('Contact', True), ('Opportunity', False), ('Case', False), ('Task', False)]),
+    ('planhat', {'write_back': True}, [('Account', True), ('Contact', True), ('Opportunity', False), ('Case', False),
+                                       ('Task', False)]),
     ('planhat', {'extra_objects': [{'name': 'account', 'read': True, 'create': True}, {'name': 'Lead', 'read': True}]},
      [('account', True), ('Contact', False), ('Opportunity', False), ('Case', False), ('Task', False), ('Lead', False)]),
     ('planhat', {'exclude_objects': ['CASE', 'opportunity']}, [('Account', False), ('Contact', False), ('Task', False)]),

@@ -4,6 +4,7 @@ SHELL := /bin/bash
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+CCI_VENV := .venv-cci
 BIN := $(abspath $(VENV)/bin)
 ROOT := $(abspath .)
 BUILD := $(ROOT)/.build
@@ -13,13 +14,14 @@ PYTEST_WORKERS ?= 2
 export LC_ALL := C.UTF-8
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 
-.PHONY: help venv demo test test-emulator sanity units integration lint docs-lint changelog-lint build bench clean
+.PHONY: help venv venv-cci demo test test-emulator sanity units integration lint docs-lint changelog-lint build bench clean
 
 help:
 	@echo "make demo   run the integration-user job against the local Salesforce emulator (sfemu), twice, then a drift check"
 	@echo "make test   every check: emulator tests, ansible-test sanity + units, integration against sfemu, ansible-lint, docs lint"
 	@echo "make bench  API requests / wall time per org for 1, 10, 100 orgs (writes bench/results.md)"
 	@echo "make venv   create .venv with pinned tools; .venv/bin/ansible-* resolve sfops.salesforce to this checkout"
+	@echo "make venv-cci  create .venv-cci with pinned CumulusCI (a real client the emulator's tests run; make test does it)"
 
 # ---------------------------------------------------------------------------------------------------------------
 venv: $(VENV)/.installed
@@ -32,6 +34,15 @@ $(VENV)/.installed: requirements/dev.txt requirements/collection.txt requirement
 	@# The collection loader finds sfops.salesforce through ansible.cfg's collections_path = .venv.
 	@mkdir -p $(VENV)/ansible_collections/sfops
 	@ln -sfn ../../.. $(VENV)/ansible_collections/sfops/salesforce
+	@touch $@
+
+# CumulusCI in a venv of its own (its pins clash with the tools above: docutils<=0.21.2). sfemu's tests run its
+# `cci` unchanged against the emulator (sfemu/tests/test_cumulusci.py).
+venv-cci: $(CCI_VENV)/.installed
+
+$(CCI_VENV)/.installed: requirements/cumulusci.txt requirements/cumulusci-constraints.txt
+	@test -x $(CCI_VENV)/bin/python || $(PYTHON) -m venv $(CCI_VENV)
+	$(CCI_VENV)/bin/python -m pip install --quiet -c requirements/cumulusci-constraints.txt -r requirements/cumulusci.txt
 	@touch $@
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -59,7 +70,7 @@ test: venv
 	$(MAKE) --no-print-directory test-emulator build sanity units integration lint docs-lint changelog-lint
 	@$(BIN)/python tools/test_summary.py $(OUTPUT)
 
-test-emulator: venv
+test-emulator: venv venv-cci
 	$(BIN)/python -m pytest sfemu/tests -q -p no:cacheprovider -n $(PYTEST_WORKERS) --junitxml=$(OUTPUT)/junit-sfemu.xml
 
 # ansible-test bootstraps pip in each of its venvs from a host this network cannot reach; our own script provides it.

@@ -18,6 +18,7 @@ holds off and calls ``save()``); the HTTP layer wraps each write request so one 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import hashlib
 import hmac
@@ -28,7 +29,7 @@ import re
 import secrets
 import threading
 
-from . import ids
+from . import eca, ids
 from .schema import (
     OBJECT_PERMISSION_DEPENDENCIES,
     OBJECT_PERMISSION_FLAGS,
@@ -141,6 +142,21 @@ def _dup_value():
     # Composite-key unique index: Salesforce cannot name one field/record -> "<unknown>" (ref 4 [infer]).
     return ApiError(400, "DUPLICATE_VALUE",
                     "duplicate value found: <unknown> duplicates value on record with id: <unknown>")
+
+
+def _app_kind(app) -> str:
+    return app.get("kind") or "connected_app"
+
+
+def _is_eca(app) -> bool:
+    return _app_kind(app) == "external_client_app"
+
+
+def _new_consumer_key() -> str:
+    # Same shape as the seeded ones: "3MVG9" + 80 characters [3rd: public examples] (seed._consumer_key)
+    from .seed import _consumer_key  # noqa: PLC0415 - seed imports org
+
+    return _consumer_key()
 
 
 def _method_not_allowed(method: str, allowed: str) -> ApiError:
@@ -1201,23 +1217,35 @@ class Org:
     # connected apps (OAuth / Metadata support for server.py, oauth.py, metadata.py)
     # ================================================================================================================
     def connected_apps(self) -> list[dict]:
+        """Policies of the connected apps this org knows (installed or only used); External Client Apps excluded."""
         with self.lock:
-            return [self.get_connected_app_policy(n) for n in sorted(self._apps)]
+            return [self.get_connected_app_policy(n) for n in sorted(self._apps) if not _is_eca(self._apps[n])]
+
+    def oauth_clients(self) -> list[dict]:
+        """Every OAuth client of the org, either kind: ``{"name", "kind", "client_id"}`` (token endpoint index)."""
+        with self.lock:
+            return [{"name": a["name"], "kind": _app_kind(a), "client_id": a.get("client_id")}
+                    for a in self._apps.values()]
 
     def find_connected_app(self, client_id) -> dict | None:
-        """The app whose consumer key is ``client_id``, with its secret (for the token endpoint)."""
+        """The OAuth client whose consumer key is ``client_id``, with its secret (for the token endpoint). Either kind:
+        ``kind`` says which; an External Client App also carries its current policies (``oauth_policy``,
+        ``policies``) and its client-credentials user id."""
         with self.lock:
             for app in self._apps.values():
                 if app.get("client_id") and hmac.compare_digest(str(app["client_id"]), str(client_id or "")):
-                    return dict(app)
+                    out = copy.deepcopy(app)
+                    out["kind"] = _app_kind(app)
+                    if _is_eca(app):
+                        user = self.user_by_username(app["oauth_policy"].get("clientCredentialsFlowUser") or "")
+                        enabled = app["oauth_policy"].get("isClientCredentialsFlowEnabled")
+                        out["client_credentials_user_id"] = user["Id"] if (user and enabled) else None
+                    return out
             return None
 
     def _app(self, name) -> dict:
-        app = self._apps.get(name)
+        app = self._find_app_entry(name)
         if app is None:
-            for key, val in self._apps.items():
-                if key.lower() == str(name).lower():
-                    return val
             raise ApiError(404, "NOT_FOUND", f"No connected app named {name} is known in this org.")
         return app
 
@@ -1243,6 +1271,9 @@ class Org:
                                  refresh_token_policy=None) -> dict:
         with self.lock:
             app = self._app(name)
+            if _is_eca(app):
+                raise ApiError(400, "INVALID_INPUT", f"{app['name']} is an External Client App: its policies are "
+                                                     "ExtlClntAppOauthConfigurablePolicies.")
             row = self._tables.get("ConnectedApplication", {}).get(app.get("id") or "")
             if row is None:
                 # A consumer org manages an app's policies only once it is installed (peers D-11 [doc]).
@@ -1284,6 +1315,8 @@ class Org:
         row. Idempotent: returns the existing id when the app is installed already."""
         with self.lock:
             app = self._app(name)
+            if _is_eca(app):
+                raise ApiError(400, "INVALID_INPUT", f"{app['name']} is installed as an External Client App.")
             existing = self._tables.get("ConnectedApplication", {}).get(app.get("id") or "")
             if existing is not None:
                 return existing["Id"]
@@ -1300,8 +1333,14 @@ class Org:
 
     def user_has_app_access(self, user_id, app) -> bool:
         """True when the user's profile or one of their permission sets has SetupEntityAccess to the app (what an
-        admin-approved app requires, ref 6.4). ``app`` = ConnectedApplication id or app name."""
+        admin-approved app requires, ref 6.4). ``app`` = ConnectedApplication id or app name. For an External Client
+        App: the user holds a permission set named in its OAuth policies' commaSeparatedPermissionSet, or has a
+        profile named in commaSeparatedProfile (what AdminApprovedPreAuthorized lets in) [doc
+        ExtlClntAppOauthConfigurablePolicies]."""
         with self.lock:
+            entry = self._find_app_entry(app) if isinstance(app, str) else None
+            if entry is not None and _is_eca(entry):
+                return self._eca_lets_in(entry, ids.normalize_id(user_id))
             app_id = ids.normalize_id(app) if isinstance(app, str) else None
             if app_id is None or app_id not in self._tables.get("ConnectedApplication", {}):
                 try:
@@ -1315,6 +1354,187 @@ class Org:
                 return False
             return any(s.get("SetupEntityId") == app_id and s.get("ParentId") in ps_ids
                        for s in self._tables.get("SetupEntityAccess", {}).values())
+
+    # ================================================================================================================
+    # External Client Apps (sfemu/docs/external-client-apps.md; policy rules in eca.py)
+    # ================================================================================================================
+    def install_external_client_app(self, name, distribution_state="Packaged") -> dict:
+        """An External Client App installed in this org (a vendor's packaged ECA, or a local one). Creates the
+        ExternalClientApplication row and the OAuth policies Salesforce generates with it (ExtlClntAppOauthPlcyCnfg
+        row, ``<name>_oauthPlcy`` and ``<name>_plcy`` components with their defaults). An app this org already knows
+        as a connected app that is only *used* (the vendor's Planhat in even orgs) becomes that ECA and keeps its
+        consumer key; one installed as a connected app cannot also be an ECA. Idempotent."""
+        if distribution_state not in ("Local", "Packaged"):
+            raise ApiError(400, "INVALID_INPUT", "distribution_state must be Local or Packaged")
+        with self.lock:
+            existing = self._find_app_entry(name)
+            if existing is not None and _is_eca(existing):
+                return self.get_external_client_app(existing["name"])
+            if existing is not None and existing.get("id") in self._tables.get("ConnectedApplication", {}):
+                raise ApiError(400, "INVALID_INPUT", f"{existing['name']} is installed as a connected app.")
+            label = existing["name"] if existing else str(name)
+            dev = eca.developer_name(label)
+            admin = self._admin_id()
+            row = self._insert_raw("ExternalClientApplication", {"MasterLabel": label, "DeveloperName": dev,
+                                                                 "DistributionState": distribution_state}, admin)
+            policy = eca.default_oauth_policy(dev)
+            cnfg = self._insert_raw("ExtlClntAppOauthPlcyCnfg", {
+                "ExternalClientApplicationId": row["Id"],
+                "PermittedUsersPolicyType": policy["permittedUsersPolicyType"]}, admin)
+            app = {
+                "name": label, "kind": "external_client_app", "id": row["Id"], "policy_row_id": cnfg["Id"],
+                "developer_name": dev, "distribution_state": distribution_state,
+                "local": distribution_state == "Local", "installed": True,
+                "client_id": (existing or {}).get("client_id") or _new_consumer_key(),
+                "client_secret": (existing or {}).get("client_secret") or secrets.token_hex(32).upper(),
+                "callback_url": (existing or {}).get("callback_url") or "https://login.salesforce.com/services/"
+                                                                         "oauth2/success",
+                "scopes": (existing or {}).get("scopes") or ["api", "refresh_token"],
+                "oauth_policy": policy, "policies": eca.default_policies(dev),
+            }
+            if existing is not None:
+                del self._apps[existing["name"]]
+            self._apps[label] = app
+            self._changed()
+            return self.get_external_client_app(label)
+
+    def external_client_apps(self) -> list[dict]:
+        with self.lock:
+            return [self.get_external_client_app(n) for n in sorted(self._apps) if _is_eca(self._apps[n])]
+
+    def get_external_client_app(self, name) -> dict:
+        """An installed ECA without its consumer secret: name, developer_name, id, distribution_state, client_id,
+        oauth_policy, policies (copies)."""
+        with self.lock:
+            app = self._find_app_entry(name)
+            if app is None or not _is_eca(app):
+                raise ApiError(404, "NOT_FOUND", f"No External Client App named {name} is installed in this org.")
+            out = {k: copy.deepcopy(v) for k, v in app.items() if k != "client_secret"}
+            return out
+
+    def save_eca_component(self, name, kind, values, replace) -> list[tuple]:
+        """Store the OAuth policies (``kind`` "oauth_policy") or plugin policies ("policies") of ECA ``name``.
+
+        ``replace``: the Metadata API's update/upsert replaces the whole component, so elements left out go back to
+        their defaults ([3rd] public ECA guide: "an upsert ... replaces the entire record: omitted fields ... reset
+        to defaults"); a Setup save (``replace`` false) changes only the given elements. Returns the per-component
+        errors (eca.validate_*); nothing is stored when there are any."""
+        with self.lock:
+            app = self._find_app_entry(name)
+            if app is None or not _is_eca(app):
+                raise ApiError(404, "NOT_FOUND", f"No External Client App named {name} is installed in this org.")
+            dev = app["developer_name"]
+            if replace:
+                # required elements have no default to fall back on: the component must carry them [doc "Required"]
+                base = eca.default_oauth_policy(dev) if kind == "oauth_policy" else eca.default_policies(dev)
+                for element in eca.REQUIRED[kind]:
+                    base.pop(element, None)
+            else:
+                base = copy.deepcopy(app[kind])
+            base.update(values)
+            base = {k: v for k, v in base.items() if v is not None}
+            if kind == "oauth_policy":
+                errors = eca.validate_oauth_policy(
+                    base,
+                    {(p.get("Name") or "").lower() for p in self._tables.get("PermissionSet", {}).values()
+                     if not p.get("IsOwnedByProfile")},
+                    {(p.get("Name") or "").lower() for p in self._tables.get("Profile", {}).values()},
+                    {(u.get("Username") or "").lower() for u in self._tables.get("User", {}).values()})
+            else:
+                errors = eca.validate_policies(base)
+            if not errors and base.get("externalClientApplication", dev).lower() != dev.lower():
+                # A policies component belongs to one ECA [infer: its fullName is derived from the ECA]
+                errors = [("FIELD_INTEGRITY_EXCEPTION", "externalClientApplication must be %s" % dev,
+                           ["externalClientApplication"])]
+            if errors:
+                return errors
+            base["externalClientApplication"] = dev
+            app[kind] = base
+            if kind == "oauth_policy":
+                row = self._tables.get("ExtlClntAppOauthPlcyCnfg", {}).get(app.get("policy_row_id") or "")
+                if row is not None:
+                    row["PermittedUsersPolicyType"] = base.get("permittedUsersPolicyType") or eca.SELF_AUTHORIZED
+                    row["LastModifiedDate"] = row["SystemModstamp"] = self._now()
+            self._changed()
+            return []
+
+    def eca_oauth_enabled(self, name) -> bool:
+        """False when the ECA's plugin policies switch all plugins (isEnabled) or the OAuth plugin off [doc
+        ExtlClntAppConfigurablePolicies]."""
+        with self.lock:
+            app = self._find_app_entry(name)
+            pol = (app or {}).get("policies") or {}
+            return bool(app) and pol.get("isEnabled", True) is not False and \
+                pol.get("isOauthPluginEnabled", True) is not False
+
+    def _eca_lets_in(self, app, user_id) -> bool:
+        user = self._tables.get("User", {}).get(user_id or "")
+        if user is None:
+            return False
+        pol = app.get("oauth_policy") or {}
+        wanted = {n.strip().lower() for n in (pol.get("commaSeparatedPermissionSet") or "").split(",") if n.strip()}
+        held = {(self._tables["PermissionSet"].get(p) or {}).get("Name", "").lower() for p in self._user_ps_ids(user_id)}
+        if wanted & held:
+            return True
+        profiles = {n.strip().lower() for n in (pol.get("commaSeparatedProfile") or "").split(",") if n.strip()}
+        profile = (self._profile(user.get("ProfileId")) or {}).get("Name") or ""
+        return profile.lower() in profiles
+
+    def _find_app_entry(self, name):
+        """The app (either kind) of that name, matched case-insensitively like Setup names, or None."""
+        app = self._apps.get(name)
+        if app is None:
+            app = next((a for k, a in self._apps.items() if k.lower() == str(name).lower()), None)
+        return app
+
+    # ================================================================================================================
+    # OAuth grants: OauthToken rows and User.LastLoginDate (oauth.py calls these on every token issued)
+    # ================================================================================================================
+    def record_oauth_grant(self, user_id, app_name, row_id=None, login=True) -> str:
+        """Count one token grant of ``app_name`` to ``user_id`` and return the OauthToken row id.
+
+        ``row_id`` None creates a row (a new authorization: OBJREF OauthToken "Each time that a user grants access to
+        an application, the application obtains a new access token" [doc]); otherwise that row's UseCount goes up by
+        one and LastUsedDate becomes now (UseCount "How often the token has been used" [doc]; counting token grants
+        and refreshes as uses [infer]). ``login``: the grant is a login of the user (User.LastLoginDate, "the date
+        and time when the user last successfully logged in" [doc OBJREF User]); a refresh is not [infer]."""
+        with self.lock:
+            now = self._now()
+            uid = ids.normalize_id(user_id)
+            row = self._tables.get("OauthToken", {}).get(row_id or "")
+            if row is None:
+                row = self._insert_raw("OauthToken", {"AppName": app_name, "UserId": uid, "UseCount": 0,
+                                                      "LastUsedDate": None, "RequestToken": None,
+                                                      "AccessToken": None}, uid)
+                row["DeleteToken"] = self.delete_token_for(row["Id"])
+            row["UseCount"] = int(row.get("UseCount") or 0) + 1
+            row["LastUsedDate"] = now
+            user = self._tables.get("User", {}).get(uid or "")
+            if login and user is not None:
+                user["LastLoginDate"] = now  # a login is not a record edit: LastModifiedDate stays [infer]
+            self._changed()
+            return row["Id"]
+
+    def delete_token_for(self, row_id) -> str:
+        """DeleteToken of an OauthToken row: "A token that can be used to delete this token with the revoke OAuth
+        token endpoint" [doc]. Derived from the org's secret so that the seed stays deterministic [infer format]."""
+        mac = hmac.new((self.credentials.get("client_secret") or self.org_id).encode(), row_id.encode(),
+                       hashlib.sha256).hexdigest()
+        return "DT" + mac[:62]
+
+    def oauth_token_by_delete_token(self, token) -> dict | None:
+        with self.lock:
+            return next((dict(r) for r in self._tables.get("OauthToken", {}).values()
+                         if token and r.get("DeleteToken") and hmac.compare_digest(r["DeleteToken"], token)), None)
+
+    def remove_oauth_token(self, row_id) -> bool:
+        """The revocation of one OauthToken row (the caller ends its sessions). Gone at once, not in the recycle bin:
+        a setup record [infer, as other setup rows]."""
+        with self.lock:
+            row = self._tables.get("OauthToken", {}).pop(row_id or "", None)
+            if row is not None:
+                self._changed()
+            return row is not None
 
     # ================================================================================================================
     # passwords
@@ -1368,7 +1588,7 @@ class Org:
                 "deleted": {k: {i: dict(r) for i, r in t.items()} for k, t in self._deleted.items()},
                 "counter": self._counter,
                 "autonum": dict(self._autonum),
-                "apps": {k: dict(v) for k, v in self._apps.items()},
+                "apps": copy.deepcopy(self._apps),
                 "passwords": dict(self._passwords),
             }
 
@@ -1379,7 +1599,7 @@ class Org:
             # Ids are never reused, even after a rollback (Salesforce never hands out an id twice [infer]).
             self._counter = max(self._counter, snap["counter"])
             self._autonum = dict(snap["autonum"])
-            self._apps = {k: dict(v) for k, v in snap["apps"].items()}
+            self._apps = copy.deepcopy(snap["apps"])
             self._passwords = dict(snap["passwords"])
             self.emulator._reindex_org(self)
             self._changed()

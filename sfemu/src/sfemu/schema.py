@@ -595,16 +595,46 @@ def _build_objects() -> list[ObjectDef]:
     ], audit=setup_audit, createable=False, updateable=False, deletable=False, setup=True, searchable=False)
 
     # ---- OauthToken (0CQ [infer]) ----------------------------------------------------------------------------------
-    # Used to see OAuth usage of apps that are not installed (AUDIT queries.ts: SELECT User.Username, UseCount,
-    # LastUsedDate, AppName ... FROM OauthToken). Delete = revoke [infer].
+    # One row per OAuth grant of an app to a user (OBJREF OauthToken: "Each time that a user grants access to an
+    # application, the application obtains a new access token"); queried for OAuth usage (AUDIT queries.ts, sfdx-hardis
+    # unsecure-connected-apps.ts). Supported calls describeSObjects() and query() only [doc OBJREF OauthToken]: no
+    # REST delete; a token is revoked by sending its DeleteToken to /services/oauth2/revoke ("Usage" [doc]).
+    # AccessToken ("The refresh token for authorization" [doc]) stays null: the emulator never hands out a credential
+    # in a query [infer]. AppMenuItemId is not emulated (no AppMenuItem object).
     obj("OauthToken", "OAuth Token", "OAuth Tokens", "0CQ", [
-        _ro("AppName", "string", "App Name", length=255),
+        _ro("AccessToken", "string", "Access Token", length=255),
+        _ro("AppName", "string", "Application Name", length=255),
+        _ro("DeleteToken", "string", "Delete Token", length=255),
         _ro("UserId", "reference", "User ID", nillable=False, reference_to=("User",), relationship_name="User"),
         _ro("UseCount", "int", "Use Count", digits=9),
         _ro("LastUsedDate", "datetime", "Last Used Date"),
         _ro("RequestToken", "string", "Request Token", length=255),
-    ], audit=("CreatedDate",), createable=False, updateable=False, setup=True, searchable=False, layoutable=False,
-        record_name="AppName")
+    ], audit=("CreatedDate",), createable=False, updateable=False, deletable=False, setup=True, searchable=False,
+        layoutable=False, record_name="AppName")
+
+    # ---- ExternalClientApplication (0xE [infer]) -------------------------------------------------------------------
+    # Installed External Client Apps, read-only: AUDIT queries.ts "SELECT Id,MasterLabel,DeveloperName,
+    # DistributionState FROM ExternalClientApplication" with real-shaped results [3rd]; DistributionState values from
+    # the Metadata type ExternalClientApplication (Local, Packaged; AutoInstalled, Managed "for internal use") [doc].
+    obj("ExternalClientApplication", "External Client App", "External Client Apps", "0xE", [
+        _ro("MasterLabel", "string", "Label", length=80, nillable=False, name_field=True),
+        _ro("DeveloperName", "string", "Name", length=80, nillable=False),
+        _ro("DistributionState", "picklist", "Distribution State", length=40, restricted=True,
+            picklist=("Local", "Packaged", "AutoInstalled", "Managed")),
+    ], audit=setup_audit, createable=False, updateable=False, deletable=False, setup=True, searchable=False,
+        layoutable=False, since="59.0", record_name="MasterLabel")
+
+    # ---- ExtlClntAppOauthPlcyCnfg (0xO [infer]) --------------------------------------------------------------------
+    # The OAuth policies of an ECA as a queryable row: AUDIT queries.ts "SELECT ExternalClientApplicationId,
+    # PermittedUsersPolicyType FROM ExtlClntAppOauthPlcyCnfg", sfdx-hardis reads PermittedUsersPolicyType (peers.md
+    # HD-2) [3rd]. Mirrors the Metadata component ExtlClntAppOauthConfigurablePolicies.
+    obj("ExtlClntAppOauthPlcyCnfg", "External Client App OAuth Policy", "External Client App OAuth Policies", "0xO", [
+        _ro("ExternalClientApplicationId", "reference", "External Client App ID", nillable=False,
+            reference_to=("ExternalClientApplication",), relationship_name="ExternalClientApplication"),
+        _ro("PermittedUsersPolicyType", "picklist", "Permitted Users", length=40, restricted=True,
+            picklist=("AdminApprovedPreAuthorized", "AllSelfAuthorized")),
+    ], audit=setup_audit, createable=False, updateable=False, deletable=False, setup=True, searchable=False,
+        layoutable=False, since="59.0", record_name="Id")
 
     # ---- Data objects ----------------------------------------------------------------------------------------------
     # Account: field properties as in the recorded Account describe (fixture) where present.

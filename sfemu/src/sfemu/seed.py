@@ -42,7 +42,8 @@ LICENSES = (
 
 # System permissions of the standard profiles. Chosen from the permissions these profiles have in a fresh org
 # (System Administrator has Modify All Data, View All Data, Customize Application, Author Apex, Manage Users... and,
-# since Sept 2025, "Approve Uninstalled Connected Apps" [doc help 005132365, ref 1.2]); every set is closed under
+# since Sept 2025, "Approve Uninstalled Connected Apps" [doc help 005132365, ref 1.2]; the three External Client App
+# permissions, which Help 005197683 says a *custom* admin profile must be given [doc]); every set is closed under
 # schema.SYSTEM_PERMISSION_DEPENDENCIES (tested). "Use Any API Client" is left off: it is an API Access Control
 # permission that is not on by default [infer].
 _ADMIN_PERMS = (
@@ -59,6 +60,7 @@ _ADMIN_PERMS = (
     "ViewAllActivities", "ViewAllProfiles", "ViewAllForecasts", "ManageCases", "ActivateContract", "ActivateOrder",
     "EditActivatedOrders", "DataExport", "InstallPackaging", "PasswordNeverExpires", "LightningExperienceUser",
     "ApexRestServices", "ManageTranslation", "ManageTerritories", "ViewDeveloperName", "ManageReleaseUpdates",
+    "ExternalClientAppAdmin", "ExternalClientAppViewer", "ExternalClientAppDeveloper",
 )
 _STANDARD_PERMS = (
     "ApiEnabled", "EditTask", "EditEvent", "ConvertLeads", "ImportPersonal", "RunReports", "ExportReport",
@@ -263,8 +265,9 @@ def _seed(org, n, creds, hash_password):
         vendor["id"] = vrow["Id"]
         vendor["installed"] = True
     # OAuth usage of the vendor app by the standard user (visible in OauthToken whether installed or not).
-    ins("OauthToken", {"AppName": VENDOR_APP_NAME, "UserId": users["standard.user"]["Id"], "UseCount": 17 + n,
-                       "LastUsedDate": "2026-01-04T22:15:00.000+0000", "RequestToken": None}, admin_id)
+    usage = ins("OauthToken", {"AppName": VENDOR_APP_NAME, "UserId": users["standard.user"]["Id"], "UseCount": 17 + n,
+                               "LastUsedDate": "2026-01-04T22:15:00.000+0000", "RequestToken": None}, admin_id)
+    usage["DeleteToken"] = org.delete_token_for(usage["Id"])  # revocable like any other (org.record_oauth_grant)
 
     # ---- Business data ------------------------------------------------------------------------------------------
     std = users["standard.user"]["Id"]

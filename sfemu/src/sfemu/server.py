@@ -30,7 +30,7 @@ import time
 import urllib.parse
 from collections import OrderedDict
 
-from sfemu import LATEST_API_VERSION, OLDEST_API_VERSION, ids
+from sfemu import LATEST_API_VERSION, OLDEST_API_VERSION, eca, ids
 
 log = logging.getLogger("sfemu.server")
 
@@ -1532,12 +1532,23 @@ def control(app, method, path, query, body):
         org = app.org_by_alias(parts[1])
         if org is None:
             raise ApiError(404, "NOT_FOUND", "no org %s" % parts[1])
-        name = jbody().get("name")
+        data = jbody()
+        name, kind = data.get("name"), data.get("kind") or "connected_app"
         if not isinstance(name, str) or not name:
             raise ApiError(400, "INVALID_INPUT", "name is required")
-        with org.lock:
-            result = org.install_connected_app(name)
-        return Response(200, {"ok": True, "result": result})
+        if kind == "connected_app":
+            with org.lock:
+                result = org.install_connected_app(name)
+            return Response(200, {"ok": True, "result": result})
+        if kind != "external_client_app":
+            raise ApiError(400, "INVALID_INPUT", "kind must be connected_app or external_client_app")
+        # A vendor's packaged External Client App installed in this org (or a local one): docs/external-client-apps.md
+        eca_app = org.install_external_client_app(name, data.get("distribution_state") or "Packaged")
+        app.oauth.index_client(org, eca_app["client_id"])
+        # The consumer key and secret are the vendor's; a test acting as the vendor needs them (like connections.json)
+        secret = org.find_connected_app(eca_app["client_id"])["client_secret"]
+        return Response(200, {"ok": True, "result": eca_app["id"], "kind": kind, "client_id": eca_app["client_id"],
+                              "client_secret": secret, "developer_name": eca_app["developer_name"]})
     if len(parts) == 3 and parts[0] == "orgs" and parts[2] == "app_policy":
         # The manual Setup > Manage Connected Apps > Edit Policies save: what an admin does for an app installed from
         # another org, whose policy the Metadata API does not expose (docs/connected-apps.md). Same rules as the
@@ -1550,6 +1561,8 @@ def control(app, method, path, query, body):
         name = data.get("name")
         if not isinstance(name, str) or not name:
             raise ApiError(400, "INVALID_INPUT", "name is required")
+        if any(eca_app["name"].lower() == name.lower() for eca_app in org.external_client_apps()):
+            return Response(200, {"ok": True, "policy": _eca_setup_save(org, name, data)})
         policy = org.set_connected_app_policy(name, is_admin_approved=data.get("admin_approved"),
                                               ip_relaxation=data.get("ip_relaxation"),
                                               refresh_token_policy=data.get("refresh_token_policy"))
@@ -1561,7 +1574,20 @@ def control(app, method, path, query, body):
         org = app.org_by_alias(parts[1])
         if org is None:
             raise ApiError(404, "NOT_FOUND", "no org %s" % parts[1])
-        code = app.oauth.mint_code(org, jbody().get("username"))
+        data = jbody()
+        if data.get("app"):
+            # The whole consent for an app whose secret the test does not hold (a vendor's app): the user allows it
+            # and the vendor redeems the code. The app's policy applies (400 with the token endpoint's error).
+            from sfemu.oauth import OAuthError  # noqa: PLC0415
+
+            try:
+                body = app.oauth.authorize_app(org, data.get("username"), data["app"])
+            except OAuthError as exc:
+                return Response(exc.status, {"error": exc.error, "error_description": exc.description})
+            if body is None:
+                raise ApiError(404, "NOT_FOUND", "no such user in %s" % parts[1])
+            return Response(200, body)
+        code = app.oauth.mint_code(org, data.get("username"))
         if code is None:
             raise ApiError(404, "NOT_FOUND", "no such user in %s" % parts[1])
         return Response(200, {"code": code})
@@ -1572,6 +1598,31 @@ def control(app, method, path, query, body):
         return Response(200, {"alias": org.alias, "org_id": org.org_id, "api_used": app.api_used(org),
                               "api_max": app.daily_api_limit})
     raise ApiError(404, "NOT_FOUND", "unknown control resource /__sfemu/%s" % path)
+
+
+def _eca_setup_save(org, name, data):
+    """Setup > External Client App Manager > Edit Policies > Save, by hand: only the given elements change (unlike
+    the Metadata API's update, which replaces the component). ``oauth_policy`` / ``policies``: ExtlClntAppOauth-
+    ConfigurablePolicies / ExtlClntAppConfigurablePolicies elements with their Metadata names and values;
+    ``admin_approved`` (bool) is short for permittedUsersPolicyType. Same validation as the Metadata API."""
+    changes = {"oauth_policy": dict(data.get("oauth_policy") or {}), "policies": dict(data.get("policies") or {})}
+    if data.get("admin_approved") is not None:
+        changes["oauth_policy"]["permittedUsersPolicyType"] = (
+            eca.ADMIN_APPROVED if data["admin_approved"] else eca.SELF_AUTHORIZED)
+    for kind, spec in (("oauth_policy", eca.OAUTH_ELEMENTS), ("policies", eca.POLICY_ELEMENTS)):
+        unknown = sorted(set(changes[kind]) - set(spec))
+        if unknown:
+            raise ApiError(400, "INVALID_INPUT", "unknown %s element(s): %s" % (kind, ", ".join(unknown)))
+        for element, value in changes[kind].items():
+            enum = spec[element][0].startswith("enum:")
+            if enum and value is not None and value not in spec[element][1]:
+                raise ApiError(400, "INVALID_INPUT", "%s must be one of %s" % (element, ", ".join(spec[element][1])))
+        if changes[kind]:
+            errors = org.save_eca_component(name, kind, changes[kind], replace=False)
+            if errors:
+                code, message, _ = errors[0]
+                raise ApiError(400, code, message)
+    return org.get_external_client_app(name)
 
 
 # --------------------------------------------------------------------------------------------------------------

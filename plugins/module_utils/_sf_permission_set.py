@@ -113,6 +113,16 @@ class PermissionSet(Resource):
     LISTS = ('system_permissions',)
     NOUN = 'permission set'
 
+    def conflict_error(self, error):
+        """A create refused as a duplicate although this org has no set of that name: the label is another set's."""
+        codes = [error.error_code] + [r.get('error_code') for r in error.records]
+        if 'DUPLICATE_MASTER_LABEL' not in codes:
+            return error
+        taken = SalesforceError(error.status, 'DUPLICATE_MASTER_LABEL', 'Another permission set of this org already has '
+                                'the label "%s".' % (self.params['label'] or self.params['name']), fields=['Label'])
+        taken.hint = 'Give this permission set a label no other one uses (label option), or rename the other set.'
+        return taken
+
     def read(self):
         p = self.params
         validate_name(p['name'])

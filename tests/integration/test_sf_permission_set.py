@@ -119,6 +119,19 @@ def test_absent_refuses_while_assigned_then_removes_assignments(emulator, run_ta
     assert emulator.raw_query(ALIAS, "SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = '%s'" % ps_id) == []
 
 
+def test_a_label_another_set_uses_is_reported_as_taken(emulator, run_tasks):
+    # Salesforce refuses the create as DUPLICATE_MASTER_LABEL; the module reads again, finds no set of its name, so
+    # the clash is with another permission set: it fails with the code and no row is written.
+    other, name = new_name("It_Other"), new_name()
+    emulator.raw(ALIAS, "POST", "sobjects/PermissionSet", json={"Name": other, "Label": "Shared label " + other})
+    res = run_tasks([task(name=name, label="Shared label " + other)])
+    assert res.rc != 0
+    result = res.results[0]
+    assert result["error_code"] == "DUPLICATE_MASTER_LABEL" and result["changed"] is False
+    assert "Another permission set of this org already has the label" in result["msg"]
+    assert ps_rows(emulator, name) == [] and len(ps_rows(emulator, other)) == 1
+
+
 def test_bad_input_fails_before_any_write(emulator, run_tasks):
     name = new_name()
     cases = [

@@ -15,11 +15,14 @@ export LC_ALL := C.UTF-8
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 
 .PHONY: help venv venv-cci demo test test-emulator sanity units integration lint docs-lint changelog-lint build bench clean
+.PHONY: test-live record-live test-live-sfemu
 
 help:
 	@echo "make demo   run the integration-user job against the local Salesforce emulator (sfemu), twice, then a drift check"
 	@echo "make test   every check: emulator tests, ansible-test sanity + units, integration against sfemu, ansible-lint, docs lint"
 	@echo "make bench  API requests / wall time per org for 1, 10, 100 orgs (writes bench/results.md)"
+	@echo "make test-live    end to end against your sandbox or scratch org (SFOPS_LIVE_* variables, docs/live.md)"
+	@echo "make record-live  the same, saving every answer, scrubbed, under tests/fixtures/recorded/"
 	@echo "make venv   create .venv with pinned tools; .venv/bin/ansible-* resolve sfops.salesforce to this checkout"
 	@echo "make venv-cci  create .venv-cci with pinned CumulusCI (a real client the emulator's tests run; make test does it)"
 
@@ -67,7 +70,7 @@ build: venv
 
 test: venv
 	@rm -rf $(OUTPUT) && mkdir -p $(OUTPUT)
-	$(MAKE) --no-print-directory test-emulator build sanity units integration lint docs-lint changelog-lint
+	$(MAKE) --no-print-directory test-emulator build sanity units integration test-live-sfemu lint docs-lint changelog-lint
 	@$(BIN)/python tools/test_summary.py $(OUTPUT)
 
 test-emulator: venv venv-cci
@@ -88,6 +91,19 @@ units: build
 
 integration: venv
 	$(BIN)/python -m pytest tests/integration -q -p no:cacheprovider -n $(PYTEST_WORKERS) --junitxml=$(OUTPUT)/junit-integration.xml
+
+# The live-org path (docs/live.md): against the org the SFOPS_LIVE_* variables name; without them it says what to
+# set and exits 0. record-live also saves every answer, scrubbed, under tests/fixtures/recorded/<date>-<run id>/.
+test-live: venv
+	$(BIN)/python -m pytest tests/live -q -p no:cacheprovider -n 0 -rA
+
+record-live: venv
+	SFOPS_LIVE_RECORD=1 $(BIN)/python -m pytest tests/live -q -p no:cacheprovider -n 0 -rA
+
+# The same suite with a fresh sfemu standing in for the org, then its recording replayed against sfemu.
+test-live-sfemu: venv
+	SFOPS_LIVE_SFEMU_JUNIT=$(OUTPUT)/junit-live.xml $(BIN)/python -m pytest tests/live_sfemu -q -p no:cacheprovider \
+	  -n 0 --junitxml=$(OUTPUT)/junit-live-sfemu.xml
 
 lint: venv
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/$(VENV) $(BIN)/ansible-lint --offline

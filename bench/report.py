@@ -300,8 +300,8 @@ def write(doc, out_dir):
                      p["available_objects"], p["available_fields"],
                      ("%d of the objects are custom objects `Bench_Object_NN__c` (12 fields of common types each) "
                       "that `bench/sfemu_catalog.py` adds to the emulator's catalogue through sfemu's own schema "
-                      "declarations, because the seeded emulator has only 6 objects that take ObjectPermissions "
-                      "(61 permissionable fields); describe, SOQL and the permission rules treat them like its "
+                      "declarations, because the seeded emulator has only 9 objects that take ObjectPermissions "
+                      "(82 permissionable fields); describe, SOQL and the permission rules treat them like its "
                       "seeded custom object `Health_Score__c`. The others: %s." % (
                           len(extra), ", ".join(o for o in p["object_names"] if o not in extra)))
                      if extra else "Objects: %s." % ", ".join(p["object_names"])))

@@ -51,9 +51,9 @@ def parse_args(argv=None):
     p.add_argument("--baseline-large-orgs", default=None,
                    help="org counts for the uri baseline with the large preset (default none: 660 uri tasks per org for a "
                         "fresh setup take longer than `make bench` may)")
-    p.add_argument("--extra-objects", type=int, default=24,
+    p.add_argument("--extra-objects", type=int, default=21,
                    help="custom objects added to the emulator's catalogue for the large preset (bench/sfemu_catalog.py;"
-                        " default 24: with its 6 seeded objects, 30; 0: the seeded catalogue only)")
+                        " default 21: with its 9 seeded objects, 30; 0: the seeded catalogue only)")
     p.add_argument("--large-orgs", default=None,
                    help="org counts for the role with the large preset (default: the same as --orgs)")
     p.add_argument("--skip-converged-above", type=int, default=10,

@@ -3,7 +3,7 @@
 
     python bench/sfemu_catalog.py --extra-objects 24 serve --port 0 --data-dir DIR --orgs N --latency-ms MS
 
-The seeded emulator has 6 objects that take ObjectPermissions and 61 permissionable fields; a real org has
+The seeded emulator has 9 objects that take ObjectPermissions and 82 permissionable fields; a real org has
 hundreds of custom objects, and the benchmark's large preset asks for 30 objects and 300 field permissions. This
 adds `Bench_Object_NN__c` custom objects through the emulator's own declarations (schema.ObjectDef/F), before the
 catalogue is built, and lists them where Salesforce lists custom objects: in the ObjectPermissions.SobjectType and

@@ -144,6 +144,11 @@ class ObjectPermissions(Resource):
                 # Field permissions of an object that is not listed go with it: access to that object is being purged.
                 if full.split('.', 1)[0] not in listed:
                     rows.field(full.split('.', 1)[0], full, 'none', frow)
+        # Salesforce checks "Read on a master-detail child needs Read on its master" row by row, so a child's row must
+        # go before its master's. The module has no describe of purged objects (it would cost a request), so custom
+        # objects, the usual detail side, are deleted first [infer]; a master that is itself custom may still need a
+        # second run, and the error names the pair.
+        plan.writes['removed'].sort(key=lambda row_id: not rows.custom.get(row_id, False))
         objects, fields = _after_state(cur_obj, cur_fld, plan.after)
         plan.state = objects
         plan.extra['field_permissions'] = fields
@@ -168,6 +173,7 @@ class _RowPlan(object):
 
     def __init__(self, plan, parent_id):
         self.plan, self.parent_id = plan, parent_id
+        self.custom = {}  # row id -> whether it is a custom object's row (field rows count as custom: they go first)
         plan.writes = {'added': [], 'updated': [], 'removed': []}
 
     def _record(self, kind, name, before, after, change):
@@ -190,6 +196,7 @@ class _RowPlan(object):
         have = object_row_flags(current)
         if not want:
             writes['removed'].append(current['Id'])
+            self.custom[current['Id']] = obj.endswith('__c')
             self._record('objects', obj, have, None, 'removed')
         elif have != flags:
             writes['updated'].append(dict({'attributes': {'type': 'ObjectPermissions'}, 'Id': current['Id']},
@@ -208,6 +215,7 @@ class _RowPlan(object):
             change = 'added'
         elif level == 'none':
             writes['removed'].append(current['Id'])
+            self.custom[current['Id']] = True
             change = 'removed'
         else:
             writes['updated'].append(dict({'attributes': {'type': 'FieldPermissions'}, 'Id': current['Id']},

@@ -67,7 +67,7 @@ class Assignments(Resource):
         # In check mode a user or permission set that does not exist yet is reported as to be assigned, with a
         # warning: an earlier task of the same check run would have created it. A real run refuses it here.
         not_yet = []
-        if current['user'] is None:
+        if current['user'] is None and p['state'] == 'present':
             if not self.task.check_mode:
                 raise InputError('No user with username %s in this org.' % p['user'],
                                  hint='Create it first (sfops.salesforce.sf_user) or check the username (it is the login name, '
@@ -77,7 +77,8 @@ class Assignments(Resource):
         after = {}
         for opt, _ref, _name_field, id_field, label in KINDS:
             wanted, have, known = p.get(opt), current[opt], current['known'][opt]
-            unknown = sorted(n for n in (wanted or []) if n not in known)
+            # Removing what the org does not have is already done (a second offboarding run must not fail).
+            unknown = sorted(n for n in (wanted or []) if n not in known) if p['state'] == 'present' else []
             if unknown:
                 guess = did_you_mean(unknown[0], known)
                 if not self.task.check_mode:

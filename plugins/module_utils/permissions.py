@@ -13,28 +13,48 @@ from .planning import closure, did_you_mean
 
 PREFIX = 'Permissions'
 
+# --- The permission rules: the one table the collection and its emulator share ------------------------------------
+# SYSTEM_DEPENDENCIES, INTRODUCED_IN, OBJECT_FLAGS and OBJECT_REQUIRES below are the only copy.  sfemu (the emulator
+# every test runs against) reads these four literals from this file with ast.literal_eval, without importing it
+# (sfemu/src/sfemu/rules.py), so the modules and the emulator cannot drift apart.  They live here, as plain Python
+# literals, because this file ships in the collection and Ansible packs module_utils *.py files into each module:
+# a data file next to it would not reach the module, and the collection must stay installable without sfemu.
+# Keep them literals (dict, tuple, str) with a source per entry; sfemu/docs/rules.md lists the same sources.
+
 # Dependencies Salesforce enforces on PermissionSet system permissions through the API: it does not enable them
 # for you, it rejects the write with FIELD_INTEGRITY_EXCEPTION "Permission X depends on permission(s): Y".
-# Keys and values are API names without the "Permissions" prefix.  Same table as sfemu/src/sfemu/schema.py
-# SYSTEM_PERMISSION_DEPENDENCIES and sfemu/docs/rules.md; keep them aligned.
+# Keys and values are API names without the "Permissions" prefix.
 SYSTEM_DEPENDENCIES = {
     # [real] jsforce issue #749: "Permission ManageUsers depends on permission(s): ViewRoles".
     'ManageUsers': ('ViewRoles',),
+    # [3rd] Pendula "Activity Sync Integration Permission Set": View Roles and Role Hierarchy "Required by View Setup
+    # and Configuration"; Planhat's guide: View Roles is "auto-enabled" by View Setup; a public deploy log quoting
+    # "Permission ViewSetup depends on ViewRoles".  Every real profile/permission set with ViewSetup in
+    # AlexShmellyoff/Arbutus@4d7b8a6 and Epic-ATS/NightlyBackup@75e301d (20 of 20) also has ViewRoles.
+    'ViewSetup': ('ViewRoles',),
     # [doc] Salesforce Help 000321298: Modify All Data includes View All Data; the API does not enable it for you.
     'ModifyAllData': ('ViewAllData',),
     # [3rd] public setup guide: "ViewAllData depends on permission(s)" ViewEventLogFiles, ViewPublicDashboards,
-    # ViewPublicReports.
+    # ViewPublicReports (the same three are on in every real set with ViewAllData in the two repositories above).
     'ViewAllData': ('ViewEventLogFiles', 'ViewPublicDashboards', 'ViewPublicReports'),
     # [3rd] FIELD_INTEGRITY_EXCEPTION quoted in a public repo: "EditActivatedOrders requires ActivateOrder".
     'EditActivatedOrders': ('ActivateOrder',),
+    # [3rd] Pendula (same guide): Manage Custom Permissions "Required by the Customize Application permission"
+    # (2 of 2 real sets with CustomizeApplication in the repositories above also have it).
+    'CustomizeApplication': ('ManageCustomPermissions',),
     # [infer] the permission editor enables API Enabled with API Only User; without API access the user could not log in.
     'ApiUserOnly': ('ApiEnabled',),
 }
 # Known but org-feature dependent, so not applied (they would grant more than asked in orgs without the feature):
-# CustomizeApplication -> ManageTranslation (Translation Workbench on; [real] NPSP PR #3979).
+# CustomizeApplication -> ManageTranslation (Translation Workbench on; [real] NPSP PR #3979; off in both real
+# CustomizeApplication sets above), CustomizeApplication -> ManageTerritories (territory management on; [3rd]).
 
 # Permissions that exist only from some API version on: named in the error when the describe in use lacks them.
-# [doc] Summer '26 field reference lists PermissionsCanApproveUninstalledApps (see shared reference 1.2).
+# sfemu takes the first version of its PermissionSet describe that has the field from here (its setting
+# approve_uninstalled_apps_since defaults to this value).
+# [doc] Summer '26 (67.0) field reference lists PermissionsCanApproveUninstalledApps (shared reference 1.2); [real] the
+# field is absent from a real v63 PermissionSet describe (j-schreiber/js-sf-cli-security-audit@e9d8a08) and [3rd]
+# was reported missing in late-2025 orgs; v64-v66 are unknown.
 INTRODUCED_IN = {
     'CanApproveUninstalledApps': ('Approve Uninstalled Connected Apps', '67.0'),
 }
@@ -186,10 +206,20 @@ def check_field(object_name, field_name, level, describe):
         return '%s.%s' % (object_name, short), 'field %s.%s does not exist.%s' % (object_name, short, did_you_mean(short, names))
     canonical = '%s.%s' % (describe.get('name') or object_name, info['name'])
     if not info.get('permissionable', False):
-        return canonical, ('field %s has no field permissions (not permissionable: system, required or master-detail fields are always '
-                           'accessible).' % canonical)
+        return canonical, ('field %s has no field permissions (not permissionable): Salesforce keeps no field-level security for it, so '
+                           'it is always accessible with access to the object (name, status, required, system and master-detail fields '
+                           'are like this).' % canonical)
+    # Real orgs hold the field-level security of an address on the compound field only (Account.BillingAddress,
+    # never Account.BillingCountry), although the describe flags the parts permissionable too: name the compound.
+    compound = fields.get((info.get('compoundFieldName') or '').lower())
+    if compound is not None and compound.get('type') == 'address':
+        return canonical, ('field %s is part of the address %s.%s, which holds its field-level security: list %s.%s instead.'
+                           % (canonical, describe.get('name') or object_name, compound['name'], describe.get('name') or object_name,
+                              compound['name']))
     # Formula and auto-number fields (and fields nobody can write) only take read (Object Reference, FieldPermissions).
-    read_only = info.get('calculated') or info.get('autoNumber') or (not info.get('updateable', True) and not info.get('createable', True))
+    # An address compound is not written itself, but its edit is what lets a user write the parts.
+    read_only = info.get('type') != 'address' and (
+        info.get('calculated') or info.get('autoNumber') or (not info.get('updateable', True) and not info.get('createable', True)))
     if level == 'edit' and read_only:
         return canonical, 'field %s is read-only (formula, auto-number or system field): use read, not edit.' % canonical
     return canonical, None
@@ -212,9 +242,10 @@ def check_objects(objects, targets_describe, describes):
         raw = obj['name']
         canonical = by_lower.get(raw.lower()) if targets else raw
         if canonical is None:
-            problems.append('object %r is unknown or cannot carry object permissions (not in ObjectPermissions.SobjectType).%s'
-                            % (raw, did_you_mean(raw, targets)))
-            continue
+            canonical, problem = _field_only_object(obj, describes.get(raw.lower()), targets)
+            if problem:
+                problems.append(problem)
+                continue
         if canonical.lower() in seen:
             problems.append('object %s is listed twice.' % canonical)
             continue
@@ -241,3 +272,20 @@ def check_objects(objects, targets_describe, describes):
                          hint='Use API names as in Setup > Object Manager (for example Account, Invoice__c, Account.Industry); '
                               'field levels are read, edit or none.')
     return plan
+
+
+def _field_only_object(obj, describe, targets):
+    """An object outside ObjectPermissions.SobjectType: (canonical name, None) when the entry asks for field
+    permissions only and the object exists (Task, Event, OpportunityLineItem, OrderItem and User take field
+    permissions but no object permissions: their record access follows the parent record or a system permission),
+    else (None, problem)."""
+    raw = obj['name']
+    flags = [name for name, _field in OBJECT_FLAGS if obj.get(name)]
+    if isinstance(describe, dict) and describe.get('name') and obj.get('fields') and not flags:
+        return describe['name'], None
+    if isinstance(describe, dict) and describe.get('name'):
+        return None, ('object %s cannot carry object permissions (not in ObjectPermissions.SobjectType): its record access follows '
+                      'the parent record or a system permission (View All Users for User, Edit Tasks for Task); drop %s and keep '
+                      'only its fields.' % (describe['name'], ', '.join(flags) or 'the entry'))
+    return None, ('object %r is unknown or cannot carry object permissions (not in ObjectPermissions.SobjectType).%s'
+                  % (raw, did_you_mean(raw, targets)))

@@ -17,6 +17,10 @@ description:
   - Object and field names are checked against the org before any change (the C(ObjectPermissions.SobjectType)
     picklist and each object's describe); unknown or non-permissionable names fail with close matches, and V(edit)
     on a formula, auto-number or other read-only field fails.
+  - Task, Event, OpportunityLineItem, OrderItem and User take field permissions but no object permissions (record
+    access follows the parent record or a system permission); list them with O(objects[].fields) and no flags.
+  - An address is secured as one compound field (V(BillingAddress), V(MailingAddress)); its parts (V(BillingCity))
+    are refused with that advice.
   - On a converged org a run costs one token request and one API request (a composite read). Changes are written
     with at most one sObject Collections call each for update, create and delete (200 rows per call).
 author:

@@ -64,9 +64,11 @@ options:
     description:
       - Objects and fields to check, in the form of O(sfops.salesforce.sf_object_permission#module:objects).
       - An object must be in the C(SobjectType) picklist of C(ObjectPermissions) (objects that can carry object
-        permissions); a field must exist on its object (C(GET sobjects/<Object>/describe)), be permissionable, and
-        take V(edit) only when it is writable. A wrong one fails the task with every problem, close matches and
-        what to do.
+        permissions), or, for an entry with fields and no flags, an object that takes field permissions only (Task,
+        Event, OpportunityLineItem, OrderItem, User); a field must exist on its object
+        (C(GET sobjects/<Object>/describe)), be permissionable and not an address part (name the compound, for
+        example C(BillingAddress)), and take V(edit) only when it is writable. A wrong one fails the task with every
+        problem, close matches and what to do.
       - Only objects with O(validate_objects[].fields) are described. The canonical names, with the flags the
         object permission rules add, are returned in RV(validation). Not checked when omitted.
     type: list

@@ -253,8 +253,8 @@ def test_state_survives_a_restart(tmp_path):
     acc = org.create("Account", {"Name": "Persisted"}, V, admin_id(org))
     org.meta["oauth"] = {"sessions": {"tok": {"user": "x"}}}
     org.save()
-    ps = org.create("PermissionSet", {"Name": "Persisted_PS", "Label": "Persisted PS", "PermissionsViewSetup": True},
-                    V, admin_id(org))
+    ps = org.create("PermissionSet", {"Name": "Persisted_PS", "Label": "Persisted PS", "PermissionsViewSetup": True,
+                                      "PermissionsViewRoles": True}, V, admin_id(org))
     org.delete("Account", acc, V, admin_id(org))
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
     del emu, org

@@ -299,6 +299,21 @@ def test_system_permission_dependencies(org):
     org.update("PermissionSet", ps, {"PermissionsViewRoles": False, "PermissionsManageUsers": False}, V, admin(org))
 
 
+def test_view_setup_needs_view_roles_and_customize_application_needs_custom_permissions(org):
+    # fidelity-evidence.md row 9 (vendor guides + every real profile with ViewSetup also has ViewRoles); Pendula's
+    # guide for CustomizeApplication -> ManageCustomPermissions.
+    e = err(new_ps, org, ViewSetup=True)
+    assert (e.error_code, e.message) == ("FIELD_INTEGRITY_EXCEPTION",
+                                         "Permission ViewSetup depends on permission(s): ViewRoles")
+    e = err(new_ps, org, "Customizer", CustomizeApplication=True)
+    assert e.message == "Permission CustomizeApplication depends on permission(s): ManageCustomPermissions"
+    ps = new_ps(org, ViewSetup=True, ViewRoles=True)
+    e = err(org.update, "PermissionSet", ps, {"PermissionsViewRoles": False}, V, admin(org))
+    assert e.message == "Permission ViewSetup depends on permission(s): ViewRoles"
+    # Translation Workbench is off in the emulated orgs: CustomizeApplication needs no ManageTranslation.
+    new_ps(org, "Customizer_OK", CustomizeApplication=True, ManageCustomPermissions=True)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # ObjectPermissions / FieldPermissions
 # ---------------------------------------------------------------------------------------------------------------------
@@ -338,10 +353,23 @@ def test_object_permission_duplicates_and_objects(org):
     e = err(grant, org, ps, "account", Read=True)
     assert (e.status, e.error_code) == (400, "DUPLICATE_VALUE")
     assert e.message == "duplicate value found: <unknown> duplicates value on record with id: <unknown>"
-    for bad in ("User", "Profile", "Task", "OpportunityLineItem", "Object_Name__c"):
+    # Field permissions but no object permissions (Task, Event, OpportunityLineItem, OrderItem, User), or neither:
+    # none of them is ever an objectPermissions entry of a real profile (fidelity-evidence.md row 1).
+    for bad in ("User", "Profile", "Task", "Event", "OpportunityLineItem", "OrderItem", "CaseComment", "Note",
+                "ContentNote", "ContentDocumentLink", "FeedItem", "Object_Name__c"):
         e = err(grant, org, ps, bad, Read=True)
         assert (e.error_code, e.fields) == ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", ["SobjectType"])
         assert e.message == f"Sobject Type Name: bad value for restricted picklist field: {bad}"
+    for good in ("Lead", "Campaign", "Product2"):
+        grant(org, ps, good, Read=True)
+
+
+def test_view_all_fields_needs_no_other_flag(org):
+    # [3rd] Jetstream's permission editor gives View All Fields no dependency (fidelity-evidence.md row 11).
+    ps = new_ps(org)
+    op = grant(org, ps, "Account", ViewAllFields=True)
+    rec = org.retrieve("ObjectPermissions", op, ["PermissionsRead", "PermissionsViewAllFields"], V)
+    assert (rec["PermissionsRead"], rec["PermissionsViewAllFields"]) == (False, True)
 
 
 def test_master_detail_child_read_needs_master_read(org):
@@ -391,6 +419,65 @@ def test_field_permission_rules(org):
     # Read cleared -> row deleted
     org.update("FieldPermissions", fp, {"PermissionsRead": False, "PermissionsEdit": False}, V, admin(org))
     assert org.query(f"SELECT COUNT() FROM FieldPermissions WHERE Id = '{fp}'", V)[0] == 0
+
+
+# Fields real orgs secure and fields they do not (permissionable in CCI's recorded describes, and the FieldPermissions
+# of the real "Minimum Access - API Only Integrations" profile, fidelity-evidence.md rows 1-5 and 13).
+NOT_PERMISSIONABLE = ("Case.Status", "Case.CaseNumber", "Contact.FirstName", "Contact.LastName", "Contact.Salutation",
+                      "Contact.Name", "Lead.FirstName", "Lead.Status", "Lead.Company", "Task.Subject", "Task.Status",
+                      "Task.Priority", "Event.Subject", "Event.StartDateTime", "Event.ActivityDateTime",
+                      "Opportunity.StageName", "Opportunity.IsClosed", "OpportunityLineItem.UnitPrice",
+                      "Order.AccountId", "Product2.IsActive", "User.Email", "User.FirstName", "Note.Title",
+                      "CaseComment.CommentBody", "FeedItem.Body", "Profile.Name")
+PERMISSIONABLE = ("Task.ActivityDate", "Task.Description", "Task.Type", "Task.WhatId", "Task.WhoId",
+                  "Event.Location", "Case.Priority", "Case.Subject", "Contact.Email", "Lead.Email", "Campaign.Status",
+                  "OpportunityLineItem.TotalPrice", "OrderItem.ServiceDate", "User.Cost_Center__c",
+                  "Account.BillingAddress", "Contact.MailingAddress", "Lead.Address")
+
+
+@pytest.mark.parametrize("field", NOT_PERMISSIONABLE)
+def test_fields_real_orgs_do_not_secure_are_refused(org, field):
+    e = err(fls, org, new_ps(org), field)
+    assert (e.status, e.error_code, e.fields) == (400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", ["Field"])
+    assert e.message == f"Field Name: bad value for restricted picklist field: {field}"
+
+
+@pytest.mark.parametrize("field", PERMISSIONABLE)
+def test_fields_real_orgs_secure_are_accepted(org, field):
+    ps = new_ps(org)
+    fp = fls(org, ps, field)
+    assert org.retrieve("FieldPermissions", fp, ["Field"], V)["Field"] == field
+
+
+def test_address_parts_are_stored_under_their_compound(org):
+    ps = new_ps(org)
+    # Edit on the compound: it is what lets a user write the parts ([3rd] Jetstream PR #1260).
+    fp = fls(org, ps, "Account.BillingCountry", edit=True)
+    rec = org.retrieve("FieldPermissions", fp, ["Field", "PermissionsEdit"], V)
+    assert (rec["Field"], rec["PermissionsEdit"]) == ("Account.BillingAddress", True)
+    e = err(fls, org, ps, "Account.BillingAddress")
+    assert e.error_code == "DUPLICATE_VALUE"
+    e = err(fls, org, ps, "Account.BillingCity")
+    assert e.error_code == "DUPLICATE_VALUE"
+    assert org.query(f"SELECT COUNT() FROM FieldPermissions WHERE ParentId = '{ps}'", V)[0] == 1
+
+
+def test_describe_permissionable_agrees_with_field_permissions(org):
+    """For every object, a field is permissionable in its describe exactly when a FieldPermissions row can name it
+    (the row then holds the field itself or, for an address part, its compound)."""
+    ps = new_ps(org)
+    picklist = set(org.catalog.permissionable_fields(V))
+    for odef in org.catalog.objects:
+        describe = org.catalog.describe(odef.name, V)
+        for f in describe["fields"]:
+            full = f"{odef.name}.{f['name']}"
+            if f["permissionable"]:
+                target = f"{odef.name}.{f['compoundFieldName']}" if f["compoundFieldName"] else full
+                assert target in picklist, full
+            else:
+                assert full not in picklist, full
+                e = err(fls, org, ps, full)
+                assert e.error_code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", full
 
 
 # ---------------------------------------------------------------------------------------------------------------------

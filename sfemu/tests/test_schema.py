@@ -8,7 +8,7 @@ import pathlib
 import pytest
 import yaml
 
-from sfemu import schema
+from sfemu import schema, shared_rules
 from sfemu.schema import Catalog
 
 FIXTURES = pathlib.Path("/work/shared/fixtures/recorded-cumulusci")
@@ -48,6 +48,13 @@ def test_account_fields_match_recorded_properties(cat):
                     "referenceTo", "relationshipName", "soapType", "idLookup", "nameField"):
             assert ours[name][key] == real[name][key], (name, key)
     assert [p["value"] for p in ours["Type"]["picklistValues"]] == [p["value"] for p in real["Type"]["picklistValues"]]
+    # Every Account field the emulator has: same type, permissionable flag and compound as the real describe
+    # (address parts and BillingAddress permissionable, compoundFieldName BillingAddress).
+    shared = set(ours) & set(real)
+    assert {"BillingCity", "BillingCountry", "BillingAddress", "Phone", "Description"} <= shared
+    for name in shared:
+        for key in ("type", "permissionable", "compoundFieldName"):
+            assert ours[name][key] == real[name][key], (name, key)
 
 
 def test_global_describe_entries_have_the_recorded_keys(cat):
@@ -82,10 +89,19 @@ def test_catalogue_has_every_required_object(cat):
     assert cat.object_def("ConnectedApplication").key_prefix == "0H4"
 
 
-def test_permission_set_has_the_full_permission_list_with_setup_labels(cat):
+def test_permission_set_has_the_real_permission_list_with_setup_labels(cat):
     fields = {f["name"]: f for f in cat.describe("PermissionSet", "67.0")["fields"]}
     perms = {n: f for n, f in fields.items() if n.startswith("Permissions")}
-    assert len(perms) >= 700
+    # A real v63 describe has 418 Permissions* fields (fidelity-evidence.md row 12); from 67.0 on the emulator adds
+    # Approve Uninstalled Connected Apps, nothing else.
+    assert len(perms) == 419
+    v63 = {f["name"] for f in cat.describe("PermissionSet", "63.0")["fields"] if f["name"].startswith("Permissions")}
+    assert len(v63) == 418 and set(perms) - v63 == {"PermissionsCanApproveUninstalledApps"}
+    # In the real v63 describe but not on the Summer '26 MutingPermissionSet page (the old source): present.
+    assert {"PermissionsDebugApex", "PermissionsBypassEmailApproval", "PermissionsSlackAppAdministrator"} <= set(perms)
+    # On that page but not in the real describe: absent, like in that org.
+    assert not {"PermissionsAECommunityAccess", "PermissionsAIWorkbenchUser", "PermissionsManageTerritories"} & set(perms)
+    assert cat.object_def("Profile").field("PermissionsDebugApex") is not None
     labels = {
         "PermissionsApiEnabled": "API Enabled",
         "PermissionsViewSetup": "View Setup and Configuration",
@@ -129,6 +145,31 @@ def test_permission_dependency_table_names_real_permissions(cat):
         assert set(deps) <= known
 
 
+def test_rules_are_the_collections_table():
+    """One table: sfemu enforces what plugins/module_utils/permissions.py says, read from that file."""
+    import ast
+    tree = ast.parse(shared_rules.COLLECTION_RULES_FILE.read_text())
+    literals = {n.targets[0].id: ast.literal_eval(n.value) for n in tree.body
+                if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)
+                and n.targets[0].id in ("SYSTEM_DEPENDENCIES", "OBJECT_REQUIRES", "OBJECT_FLAGS", "INTRODUCED_IN")}
+    assert schema.SYSTEM_PERMISSION_DEPENDENCIES == literals["SYSTEM_DEPENDENCIES"]
+    fields = dict(literals["OBJECT_FLAGS"])
+    assert schema.OBJECT_PERMISSION_DEPENDENCIES == {
+        fields[k]: tuple(fields[d] for d in v) for k, v in literals["OBJECT_REQUIRES"].items()}
+    assert schema.DEFAULT_SETTINGS["approve_uninstalled_apps_since"] == literals["INTRODUCED_IN"][
+        "CanApproveUninstalledApps"][1]
+    # Evidence-driven entries (fidelity-evidence.md rows 9 and 11).
+    assert schema.SYSTEM_PERMISSION_DEPENDENCIES["ViewSetup"] == ("ViewRoles",)
+    assert "PermissionsViewAllFields" not in schema.OBJECT_PERMISSION_DEPENDENCIES
+    assert {flag for flag, _verb in schema.OBJECT_PERMISSION_FLAGS} >= set(fields.values())
+
+
+def test_shared_rules_missing_file_says_where(tmp_path):
+    with pytest.raises(RuntimeError) as exc:
+        shared_rules.load(tmp_path / "permissions.py")
+    assert "permissions.py" in str(exc.value) and "pip install -e sfemu" in str(exc.value)
+
+
 def test_permissionable_follows_salesforce_rules(cat):
     hs = {f["name"]: f for f in cat.describe("Health_Score__c", "67.0")["fields"]}
     assert hs["Id"]["permissionable"] is False
@@ -146,8 +187,10 @@ def test_permissionable_follows_salesforce_rules(cat):
     assert acc["OwnerId"]["permissionable"] is False
     assert acc["Name"]["permissionable"] is False
     assert acc["Industry"]["permissionable"] is True
-    # setup objects have no field-level security
+    # setup objects have no field-level security, except custom fields on User (fidelity-evidence.md row 13)
     assert not any(f["permissionable"] for f in cat.describe("PermissionSet", "67.0")["fields"])
+    user = [f["name"] for f in cat.describe("User", "67.0")["fields"] if f["permissionable"]]
+    assert user == ["Cost_Center__c"]
 
 
 def test_object_and_field_permission_picklists(cat):
@@ -161,6 +204,11 @@ def test_object_and_field_permission_picklists(cat):
     assert "Account.Industry" in fields and "Health_Score__c.Trend__c" in fields
     assert "Account.Name" not in fields and "Account.OwnerId" not in fields
     assert "Health_Score__c.Account__c" not in fields and "Health_Score__c.Score__c" not in fields
+    sobject_types = [p["value"] for p in fp["SobjectType"]["picklistValues"]]
+    # Field permissions without object permissions: Task, Event, OpportunityLineItem, OrderItem, User.
+    assert set(sobject_types) - set(values) == {"Event", "OpportunityLineItem", "OrderItem", "Task", "User"}
+    # Address parts are stored under the compound: only the compound is a value.
+    assert "Account.BillingAddress" in fields and "Account.BillingCity" not in fields
 
 
 def test_child_relationship_names(cat):

@@ -12,7 +12,7 @@ from sfemu import ids
 from sfemu.soql import SoqlError, parse, run_query
 
 # ----------------------------------------------------------------------------------------------------------------
-# Fake catalog (the protocol of docs/design.md "soql.py contract")
+# Fake catalog (the protocol of sfemu/docs/internals.md "soql.py contract")
 # ----------------------------------------------------------------------------------------------------------------
 
 

@@ -4,8 +4,9 @@ step and the cause; the next clean run always converges; and after every run, in
 duplicate row, no lost permission and no access wider than the baseline. A revoked session (INVALID_SESSION_ID) may
 only fail a step after a re-login was tried (test_session_revoked.py shows a single revocation converges).
 
-The baseline is derived here from the preset file (plain YAML) and the emulator's own dependency tables, never from
-the collection's code.
+The baseline is derived here from the preset file (plain YAML) and the dependency tables the emulator enforces
+(sfemu.schema; they are the one table the collection also ships, read from its permissions.py, so that emulator and
+modules cannot disagree), never from the collection's planning code.
 """
 
 import json
@@ -69,7 +70,8 @@ def baseline(ps_name):
     objects, fields = {}, {}
     for entry in preset["objects"]:
         flags = _closure([FLAG_FIELDS[k] for k in FLAG_FIELDS if entry.get(k)], OBJECT_PERMISSION_DEPENDENCIES)
-        objects[entry["name"]] = frozenset(flags)
+        if flags:  # a fields-only entry (Task) has no ObjectPermissions row
+            objects[entry["name"]] = frozenset(flags)
         for fname, level in (entry.get("fields") or {}).items():
             fields["%s.%s" % (entry["name"], fname)] = level
     return {"ps_name": ps_name, "system": frozenset(system), "objects": objects, "fields": fields}

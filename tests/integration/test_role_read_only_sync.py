@@ -40,14 +40,18 @@ def test_read_only_sync_setup_rerun_drift_and_repair(emulator, run_playbook):
         assert found["is_active"] and found["profile"] == "Minimum Access - API Only Integrations"
         ps = permission_set(emulator, alias, ps_name)
         # The preset's permissions plus what Salesforce requires with them (the API refuses a permission without
-        # its dependencies; the emulator's own dependency table is the independent statement of those).
+        # its dependencies; the table the emulator enforces, shared with the collection, names them).
         assert ps["system_permissions"] == sorted(dependency_closure(data["system_permissions"]))
         rows = object_permissions(emulator, alias, ps["id"])
         assert sorted(rows) == sorted(expected_objects(data))
         for flags in rows.values():
             assert flags == {"read": True, "create": False, "edit": False, "delete": False, "view_all": False,
                              "modify_all": False}
-        assert field_permissions(emulator, alias, ps["id"]) == {}
+        # Read on every tracked field: a read row per field of the preset (View All Data opens records, not fields).
+        wanted_fields = {"%s.%s" % (entry["name"], f): level for entry in data["objects"]
+                         for f, level in (entry.get("fields") or {}).items()}
+        assert wanted_fields and set(wanted_fields.values()) == {"read"}
+        assert field_permissions(emulator, alias, ps["id"]) == wanted_fields
         assert assignments(emulator, alias, username) == [ps_name]
         # API-only, so View All Data raises no MFA warning.
         assert report_of(res, alias)["warnings"] == []

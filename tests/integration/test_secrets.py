@@ -279,7 +279,8 @@ def test_plain_http_refused_unless_allowed(emulator, run_tasks):
 # --- the automation user's own least privilege (docs/security.md section 1) ----------------------------------------
 AUTOMATION_PERMISSIONS = ["PermissionsApiEnabled", "PermissionsViewSetup", "PermissionsManageProfilesPermissionsets",
                           "PermissionsAssignPermissionSets", "PermissionsManageInternalUsers", "PermissionsManageUsers",
-                          "PermissionsViewRoles", "PermissionsModifyMetadata", "PermissionsCustomizeApplication"]
+                          "PermissionsViewRoles", "PermissionsModifyMetadata", "PermissionsCustomizeApplication",
+                          "PermissionsManageCustomPermissions"]
 
 
 def test_documented_automation_permissions_suffice(emulator, tmp_path):

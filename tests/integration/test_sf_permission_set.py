@@ -89,11 +89,14 @@ def test_purge_system_permissions(emulator, run_tasks):
     name = new_name()
     res = run_tasks([task(name=name, system_permissions=["ApiEnabled", "ViewSetup"])])
     assert res.rc == 0, res
+    # View Setup and Configuration depends on View Roles (sfemu/docs/rules.md): granted with it and reported.
+    assert res.results[0]["implied_permissions"] == ["ViewRoles"]
     res = run_tasks([task(name=name, system_permissions=["ApiEnabled"], purge_system_permissions=True)])
     assert res.rc == 0, res
-    assert res.results[0]['removed']['system_permissions'] == ["ViewSetup"]
+    assert res.results[0]["removed"]["system_permissions"] == ["ViewRoles", "ViewSetup"]
     row = ps_rows(emulator, name)[0]
     assert row["PermissionsApiEnabled"] is True and row["PermissionsViewSetup"] is False
+    assert row["PermissionsViewRoles"] is False
     run_tasks([task(name=name, state="absent")])
 
 

@@ -40,7 +40,7 @@ def test_assignment_lifecycle(emulator, run_tasks):
     before, profile_rows = assigned(emulator, user)
     assert other in before
 
-    spec = dict(user=user, permission_sets=[wanted], purge=True)
+    spec = dict(user=user, permission_sets=[wanted], purge_permission_sets=True)
     emulator.reset_stats()
     res = run_tasks([task(**spec)], check=True)
     assert res.rc == 0, res

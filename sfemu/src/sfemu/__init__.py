@@ -2,7 +2,7 @@
 
 It speaks the same HTTP surface as a Salesforce org (REST API under /services/data, OAuth 2.0 under
 /services/oauth2, a ConnectedApp subset of the SOAP Metadata API under /services/Soap/m) so any real Salesforce
-client can be pointed at it. See docs/design.md in the collection root for how the modules fit together.
+client can be pointed at it. See sfemu/docs/internals.md for its contracts and docs/design.md for how the collection fits together.
 """
 
 __version__ = "0.1.0"

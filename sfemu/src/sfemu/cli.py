@@ -26,6 +26,8 @@ import urllib.request
 
 
 def _parser():
+    from sfemu.schema import DEFAULT_SETTINGS  # noqa: PLC0415 - like main(): importing sfemu.cli loads no catalogue
+
     p = argparse.ArgumentParser(prog="sfemu", description="Local Salesforce org emulator")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve", help="run the emulator (HTTPS on 127.0.0.1)")
@@ -35,7 +37,8 @@ def _parser():
     s.add_argument("--orgs", type=int, default=1, help="number of orgs (aliases org1..orgN, default 1)")
     s.add_argument("--latency-ms", type=int, default=0, help="sleep this long on every API/token request")
     s.add_argument("--approve-uninstalled-apps-since", default=None, metavar="VERSION",
-                   help="API version from which PermissionsCanApproveUninstalledApps exists (default 67.0)")
+                   help="API version from which PermissionsCanApproveUninstalledApps exists (default "
+                        f"{DEFAULT_SETTINGS['approve_uninstalled_apps_since']}, the collection's INTRODUCED_IN)")
     s.add_argument("--daily-api-limit", type=int, default=15000, help="DailyApiRequests Max (default 15000)")
     s.add_argument("--session-timeout", type=int, default=7200,
                    help="access token lifetime in seconds without activity (default 7200 = 2 hours)")

@@ -47,7 +47,7 @@ from sfemu import ids
 
 log = logging.getLogger("sfemu.oauth")
 
-APP_NAME = "sfops Automation"  # seeded connected app (docs/design.md "Seeded orgs")
+APP_NAME = "sfops Automation"  # seeded connected app (sfemu/docs/internals.md "Seeded orgs")
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 PUBLIC_LOGIN_HOSTS = ("https://login.salesforce.com", "https://test.salesforce.com")
 # JWT time claims (sfemu/docs/rules.md "OAuth: JWT bearer time claims"). Help remoteaccess_oauth_jwt_flow asks for

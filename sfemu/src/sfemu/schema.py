@@ -23,6 +23,8 @@ import threading
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 
+from . import shared_rules
+
 __all__ = [
     "AUDIT_FIELDS",
     "DEFAULT_SETTINGS",
@@ -40,10 +42,14 @@ __all__ = [
     "parse_version",
 ]
 
+# The permission rules shared with the collection (plugins/module_utils/permissions.py, the one copy; see
+# shared_rules.py). Everything below that comes from it says so.
+_SHARED = shared_rules.load()
+
 DEFAULT_SETTINGS = {
     # shared ref 1.2: the sObject field appears in describes from this version on (configurable, CLI
-    # --approve-uninstalled-apps-since).
-    "approve_uninstalled_apps_since": "67.0",
+    # --approve-uninstalled-apps-since); the default is the collection's INTRODUCED_IN entry for it.
+    "approve_uninstalled_apps_since": _SHARED["INTRODUCED_IN"]["CanApproveUninstalledApps"][1],
 }
 
 # Fields Salesforce maintains itself. Never createable/updateable, never permissionable (FieldPermissions rows do not
@@ -60,6 +66,7 @@ _SOAP_TYPES = {
     "double": "xsd:double",
     "currency": "xsd:double",
     "percent": "xsd:double",
+    "address": "urn:address",
 }
 _STRINGISH = {"string", "picklist", "multipicklist", "textarea", "email", "phone", "url", "combobox", "encryptedstring"}
 
@@ -89,25 +96,12 @@ def _load_permissions() -> list[dict]:
 PERMISSIONS: list[dict] = _load_permissions()
 
 # System-permission dependencies enforced on PermissionSet writes: permission -> permissions it requires (API names
-# without the "Permissions" prefix). Salesforce rejects the write instead of enabling them (shared ref 1.3).
-# Each entry names its source; the same table is in sfemu/docs/rules.md for the collection.
+# without the "Permissions" prefix). Salesforce rejects the write instead of enabling them (shared ref 1.3). The
+# collection's SYSTEM_DEPENDENCIES, with its sources; the feature-dependent pairs it leaves out are not enforced here
+# either (the emulated orgs have Translation Workbench and territory management off).
 SYSTEM_PERMISSION_DEPENDENCIES: dict[str, tuple[str, ...]] = {
-    # [real] jsforce issue #749: "Permission ManageUsers depends on permission(s): ViewRoles".
-    "ManageUsers": ("ViewRoles",),
-    # [doc] help 000321298: Modify All Data includes View All Data; the API does not auto-enable it (shared ref 1.3)
-    # -> modelled as a dependency [infer for the API behaviour].
-    "ModifyAllData": ("ViewAllData",),
-    # [3rd] a public setup guide's troubleshooting table: "ViewAllData depends on permission(s)..." -> "Ensure
-    # ViewEventLogFiles, ViewPublicDashboards, ViewPublicReports are enabled".
-    "ViewAllData": ("ViewEventLogFiles", "ViewPublicDashboards", "ViewPublicReports"),
-    # [3rd] code comment in a public repo: "EditActivatedOrders requires ActivateOrder" (FIELD_INTEGRITY_EXCEPTION).
-    "EditActivatedOrders": ("ActivateOrder",),
-    # [infer] an API-only user must be able to use the API at all.
-    "ApiUserOnly": ("ApiEnabled",),
+    perm: tuple(deps) for perm, deps in _SHARED["SYSTEM_DEPENDENCIES"].items()
 }
-# Known but deliberately not enforced (they depend on org features the emulator has switched off), see rules.md:
-# CustomizeApplication -> ManageTranslation (Translation Workbench on; [real] NPSP PR #3979),
-# CustomizeApplication -> ManageTerritories (territory management on; [3rd]).
 
 # ObjectPermissions flags in dependency order, with the verbs Salesforce uses in dependency messages (FIELDREF67
 # labels "Read Records"... are not what messages show). [3rd, shared ref 2]: "Permission Read SerializedProduct depends
@@ -123,45 +117,31 @@ OBJECT_PERMISSION_FLAGS: tuple[tuple[str, str], ...] = (
     ("PermissionsModifyAllRecords", "Modify All"),
     ("PermissionsViewAllFields", "View All Fields"),
 )
-# [doc] OBJREF ObjectPermissions field descriptions (shared ref 2): Create/Edit need Read; Delete needs Read+Edit;
-# ViewAllRecords needs Read; ModifyAllRecords needs Read+Edit+Delete+ViewAllRecords. ViewAllFields: not documented,
-# needs Read [infer].
+# The collection's OBJECT_REQUIRES, by field name ([doc] OBJREF ObjectPermissions field descriptions, shared ref 2:
+# Create/Edit need Read; Delete needs Read+Edit; ViewAllRecords needs Read; ModifyAllRecords needs
+# Read+Edit+Delete+ViewAllRecords). PermissionsViewAllFields has none: [3rd] Jetstream's permission editor sets no
+# dependency for it (libs/features/manage-permissions/src/utils/permission-manager-table-utils.tsx) and no
+# Salesforce text names one; the collection does not manage that flag.
+_FLAG_FIELD = dict(_SHARED["OBJECT_FLAGS"])
 OBJECT_PERMISSION_DEPENDENCIES: dict[str, tuple[str, ...]] = {
-    "PermissionsCreate": ("PermissionsRead",),
-    "PermissionsEdit": ("PermissionsRead",),
-    "PermissionsDelete": ("PermissionsRead", "PermissionsEdit"),
-    "PermissionsViewAllRecords": ("PermissionsRead",),
-    "PermissionsModifyAllRecords": (
-        "PermissionsRead",
-        "PermissionsEdit",
-        "PermissionsDelete",
-        "PermissionsViewAllRecords",
-    ),
-    "PermissionsViewAllFields": ("PermissionsRead",),
+    _FLAG_FIELD[flag]: tuple(_FLAG_FIELD[d] for d in deps) for flag, deps in _SHARED["OBJECT_REQUIRES"].items()
 }
 
-# Objects that accept ObjectPermissions rows (= the ObjectPermissions.SobjectType restricted picklist). See
-# sfemu/docs/rules.md "Which objects take ObjectPermissions" for the reasoning:
-# - User and Profile: no. Access to users/setup comes from system permissions (View All Users, Manage Users, View
-#   Setup); no source shows an ObjectPermissions row for them and Setup's Object Settings do not list them [infer,
-#   peers.md 4 says unconfirmed].
-# - Task/Event: no, activities are governed by the Edit Tasks / Edit Events system permissions [infer].
-# - OpportunityLineItem, CaseComment: no, "controlled by parent" (access follows Opportunity / Case) [infer].
-# - Note, ContentNote, ContentDocumentLink, FeedItem: no object permissions in Setup [infer].
-OBJECT_PERMISSION_OBJECTS = ("Account", "Case", "Contact", "Health_Score__c", "Opportunity", "Order")
+# Objects that accept ObjectPermissions rows (= the ObjectPermissions.SobjectType restricted picklist). [real] every
+# one of them carries objectPermissions in real profiles and permission sets (AlexShmellyoff/Arbutus@4d7b8a6 Admin
+# profile, 168 objects; Epic-ATS/NightlyBackup@75e301d); none of the objects sfemu leaves out ever does: User,
+# Profile, Task, Event, OpportunityLineItem, OrderItem, CaseComment, Note, ContentNote, ContentDocumentLink, FeedItem
+# (same profiles; [3rd] Jetstream reads the org's own picklist: "children whose access rolls up to a parent").
+OBJECT_PERMISSION_OBJECTS = ("Account", "Campaign", "Case", "Contact", "Health_Score__c", "Lead", "Opportunity",
+                             "Order", "Product2")
 
-# Objects whose fields have field-level security (FieldPermissions rows). Setup objects have none [infer].
-FLS_OBJECTS = (
-    "Account",
-    "Case",
-    "Contact",
-    "Event",
-    "Health_Score__c",
-    "Opportunity",
-    "OpportunityLineItem",
-    "Order",
-    "Task",
-)
+# Objects whose fields take field-level security (= the FieldPermissions.SobjectType restricted picklist): those with
+# object permissions plus Task, Event, OpportunityLineItem, OrderItem and User, which take FieldPermissions but no
+# ObjectPermissions ([real] their FieldPermissions in the profiles above; [3rd] Jetstream: "PricebookEntry, Task,
+# Event, OpportunityLineItem, OrderItem and User accept FieldPermissions but have no ObjectPermissions record"). On
+# User only custom fields do (is_permissionable). Other setup objects, CaseComment, Note, ContentNote,
+# ContentDocumentLink and FeedItem have no field permissions in any real profile.
+FLS_OBJECTS = tuple(sorted(OBJECT_PERMISSION_OBJECTS + ("Event", "OpportunityLineItem", "OrderItem", "Task", "User")))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -197,6 +177,7 @@ class FieldDef:
     digits: int = 0
     since: str | None = None
     permissionable: bool | None = None  # None = derive from Salesforce's rules (see ``is_permissionable``)
+    compound: str | None = None  # describe compoundFieldName: the compound field this one is a part of
     polymorphic: bool = False
     cascade_delete: bool = False
     restricted_delete: bool = False
@@ -286,6 +267,31 @@ def _owner(label="Owner ID") -> FieldDef:
     # has permissionable false).
     return F("OwnerId", "reference", label, nillable=False, defaulted=True, reference_to=("User",),
              relationship_name="Owner")
+
+
+def _address(prefix: str, label: str) -> list[FieldDef]:
+    """An address: its parts and the compound field (Account describe fixture: BillingStreet ... BillingCountry with
+    compoundFieldName BillingAddress, and BillingAddress of type address, createable/updateable false). Every part
+    and the compound are permissionable in real describes, but field-level security is stored on the compound only:
+    real profiles and permission sets hold Account.BillingAddress, never Account.BillingCity (fidelity-evidence.md
+    row 4), so a FieldPermissions row naming a part is stored under the compound (org._derive_FieldPermissions)."""
+    compound = f"{prefix}Address"
+    lead = f"{label} " if label else ""
+    names = [(f"{prefix}Street", "textarea", "Street", 255), (f"{prefix}City", "string", "City", 40),
+             (f"{prefix}State", "string", "State/Province", 80),
+             (f"{prefix}PostalCode", "string", "Zip/Postal Code", 20), (f"{prefix}Country", "string", "Country", 80)]
+    parts = [F(name, type_, lead + part_label, length=length, compound=compound)
+             for name, type_, part_label, length in names]
+    keys = ("street", "city", "state", "postalCode", "country")
+
+    def compose(row):
+        # REST returns the compound as an object of its parts; null when every part is empty [infer].
+        values = {key: row.get(name) for key, (name, _t, _l, _n) in zip(keys, names)}
+        if not any(v is not None for v in values.values()):
+            return None
+        return dict(values, geocodeAccuracy=None, latitude=None, longitude=None)
+
+    return parts + [_ro(compound, "address", f"{lead}Address".strip(), compute=compose)]
 
 
 # User picklists. Real orgs list hundreds of values; these are common real values (sfdx-core REQUIRED_FIELDS docs
@@ -418,8 +424,8 @@ def _build_objects() -> list[ObjectDef]:
     # Calls: no delete [doc OBJREF]. Required on create: sfdx-core REQUIRED_FIELDS (shared ref 5).
     obj("User", "User", "Users", "005", [
         F("Username", "string", "Username", length=80, nillable=False, unique=True, id_lookup=True),
-        F("LastName", "string", "Last Name", length=80, nillable=False),
-        F("FirstName", "string", "First Name", length=40),
+        F("LastName", "string", "Last Name", length=80, nillable=False, compound="Name"),
+        F("FirstName", "string", "First Name", length=40, compound="Name"),
         _ro("Name", "string", "Full Name", length=121, nillable=False, name_field=True, compute=_name_of),
         F("Email", "email", "Email", length=128, nillable=False),
         F("Alias", "string", "Alias", length=8, nillable=False),
@@ -442,6 +448,9 @@ def _build_objects() -> list[ObjectDef]:
         F("FederationIdentifier", "string", "SAML Federation ID", length=512),
         _ro("LastLoginDate", "datetime", "Last Login"),
         _ro("LastPasswordChangeDate", "datetime", "Last Password Change or Reset"),
+        # A custom field: on User only custom fields take field-level security (fidelity-evidence.md row 13: User.*__c
+        # rows in real profiles and permission sets, no standard User field in any of them).
+        F("Cost_Center__c", "string", "Cost Center", length=40),
     ], audit=setup_audit, deletable=False, setup=True, feed_enabled=True)
 
     # ---- UserLogin (0Yw [real XSOAR]) -------------------------------------------------------------------------------
@@ -637,9 +646,15 @@ def _build_objects() -> list[ObjectDef]:
         layoutable=False, since="59.0", record_name="Id")
 
     # ---- Data objects ----------------------------------------------------------------------------------------------
-    # Account: field properties as in the recorded Account describe (fixture) where present.
+    # Field properties as in the recorded real describes where present (CumulusCI cassettes, fidelity-evidence.md
+    # "CCI": Account in shared/fixtures, Contact, Case, Event, Lead, Opportunity). Which fields take field-level
+    # security follows real orgs: the describe `permissionable` flag of those cassettes, and the FieldPermissions of
+    # the real "Minimum Access - API Only Integrations" profile in AlexShmellyoff/Arbutus@4d7b8a6
+    # (force-app/main/default/profiles/, 2025-08, every permissionable field of the org, readable=false included;
+    # "ARB" below). `permissionable=...` on a field marks where the real value departs from is_permissionable's rules.
     obj("Account", "Account", "Accounts", "001", [
-        F("Name", "string", "Account Name", length=255, nillable=False, name_field=True),
+        # Account fixture: compoundFieldName "Name" on Name itself (the person-account name) [real].
+        F("Name", "string", "Account Name", length=255, nillable=False, name_field=True, compound="Name"),
         F("Type", "picklist", "Account Type", length=40, picklist=_ACCOUNT_TYPES),
         F("Industry", "picklist", "Industry", length=40, picklist=_INDUSTRIES),
         F("Rating", "picklist", "Account Rating", length=40, picklist=("Hot", "Warm", "Cold")),
@@ -648,8 +663,7 @@ def _build_objects() -> list[ObjectDef]:
           child_relationship="ChildAccounts"),
         F("Phone", "phone", "Account Phone", length=40),
         F("Website", "url", "Website", length=255),
-        F("BillingCity", "string", "Billing City", length=40),
-        F("BillingCountry", "string", "Billing Country", length=80),
+        *_address("Billing", "Billing"),
         F("AnnualRevenue", "currency", "Annual Revenue", precision=18, scale=0),
         F("NumberOfEmployees", "int", "Employees", digits=8),
         F("Description", "textarea", "Account Description", length=32000),
@@ -657,8 +671,10 @@ def _build_objects() -> list[ObjectDef]:
     ], feed_enabled=True)
 
     obj("Contact", "Contact", "Contacts", "003", [
-        F("LastName", "string", "Last Name", length=80, nillable=False),
-        F("FirstName", "string", "First Name", length=40),
+        F("LastName", "string", "Last Name", length=80, nillable=False, compound="Name"),
+        F("FirstName", "string", "First Name", length=40, compound="Name"),
+        F("Salutation", "picklist", "Salutation", length=40, picklist=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof."),
+          compound="Name"),
         _ro("Name", "string", "Full Name", length=121, nillable=False, name_field=True, compute=_name_of),
         # Account describe fixture: Contacts (cascadeDelete true).
         F("AccountId", "reference", "Account ID", reference_to=("Account",), relationship_name="Account",
@@ -666,10 +682,68 @@ def _build_objects() -> list[ObjectDef]:
         F("Email", "email", "Email", length=80),
         F("Phone", "phone", "Business Phone", length=40),
         F("Title", "string", "Title", length=128),
-        F("MailingCity", "string", "Mailing City", length=40),
+        *_address("Mailing", "Mailing"),
         F("Birthdate", "date", "Birthdate"),
         F("Description", "textarea", "Contact Description", length=32000),
         _owner(),
+    ], feed_enabled=True)
+
+    obj("Lead", "Lead", "Leads", "00Q", [
+        F("LastName", "string", "Last Name", length=80, nillable=False, compound="Name"),
+        F("FirstName", "string", "First Name", length=40, compound="Name"),
+        F("Salutation", "picklist", "Salutation", length=40, picklist=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof."),
+          compound="Name"),
+        _ro("Name", "string", "Full Name", length=121, nillable=False, name_field=True, compute=_name_of),
+        F("Company", "string", "Company", length=255, nillable=False),
+        F("Title", "string", "Title", length=128),
+        F("Email", "email", "Email", length=80),
+        F("Phone", "phone", "Phone", length=40),
+        F("Website", "url", "Website", length=255),
+        *_address("", ""),
+        # CCI Lead describe: Status nillable=false, defaulted, permissionable=false (unlike Campaign.Status, ARB).
+        F("Status", "picklist", "Status", length=40, nillable=False, defaulted=True, default="Open - Not Contacted",
+          picklist=("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"),
+          permissionable=False),
+        F("LeadSource", "picklist", "Lead Source", length=40, picklist=("Web", "Phone Inquiry", "Partner Referral",
+                                                                        "Purchased List", "Other")),
+        F("Industry", "picklist", "Industry", length=40, picklist=_INDUSTRIES),
+        F("Rating", "picklist", "Rating", length=40, picklist=("Hot", "Warm", "Cold")),
+        F("AnnualRevenue", "currency", "Annual Revenue", precision=18, scale=0),
+        F("NumberOfEmployees", "int", "Employees", digits=8),
+        F("Description", "textarea", "Description", length=32000),
+        # CCI Lead describe: createable, not updateable, defaulted, permissionable=false.
+        F("IsConverted", "boolean", "Converted", updateable=False, nillable=False, defaulted=True, default=False,
+          permissionable=False),
+        _owner(),
+    ], feed_enabled=True)
+
+    obj("Campaign", "Campaign", "Campaigns", "701", [
+        F("Name", "string", "Name", length=80, nillable=False, name_field=True),
+        F("ParentId", "reference", "Parent Campaign ID", reference_to=("Campaign",), relationship_name="Parent",
+          child_relationship="ChildCampaigns"),
+        F("Type", "picklist", "Type", length=40, picklist=("Conference", "Webinar", "Email", "Advertisement",
+                                                           "Other")),
+        F("Status", "picklist", "Status", length=40, picklist=("Planned", "In Progress", "Completed", "Aborted")),
+        F("StartDate", "date", "Start Date"),
+        F("EndDate", "date", "End Date"),
+        F("IsActive", "boolean", "Active", nillable=False, defaulted=True, default=False),
+        F("BudgetedCost", "currency", "Budgeted Cost in Campaign", precision=18, scale=0),
+        F("ActualCost", "currency", "Actual Cost in Campaign", precision=18, scale=0),
+        F("ExpectedRevenue", "currency", "Expected Revenue in Campaign", precision=18, scale=0),
+        # Read-only roll-up that ARB still lists with field permissions (read only, like formula fields).
+        _ro("NumberOfLeads", "int", "Leads in Campaign", digits=9, permissionable=True),
+        F("Description", "textarea", "Description", length=32000),
+        _owner(),
+    ], feed_enabled=True)
+
+    obj("Product2", "Product", "Products", "01t", [
+        F("Name", "string", "Product Name", length=255, nillable=False, name_field=True),
+        F("ProductCode", "string", "Product Code", length=255),
+        F("Description", "textarea", "Product Description", length=4000),
+        F("Family", "picklist", "Product Family", length=40, picklist=("Hardware", "Software", "Services")),
+        # Absent from ARB's field permissions: Active takes no field-level security.
+        F("IsActive", "boolean", "Active", nillable=False, defaulted=True, default=False, permissionable=False),
+        F("QuantityUnitOfMeasure", "picklist", "Quantity Unit Of Measure", length=255, picklist=("Each",)),
     ], feed_enabled=True)
 
     obj("Opportunity", "Opportunity", "Opportunities", "006", [
@@ -696,23 +770,41 @@ def _build_objects() -> list[ObjectDef]:
           master_detail=True, cascade_delete=True),
         _ro("Name", "string", "Opportunity Product Name", length=376, name_field=True),
         F("Quantity", "double", "Quantity", nillable=False, precision=12, scale=2),
-        F("UnitPrice", "currency", "Sales Price", precision=18, scale=2),
+        # Absent from ARB's field permissions (Sales Price is always accessible).
+        F("UnitPrice", "currency", "Sales Price", precision=18, scale=2, permissionable=False),
         F("TotalPrice", "currency", "Total Price", precision=18, scale=2),
         F("ServiceDate", "date", "Date"),
         F("Description", "string", "Line Description", length=255),
     ])
 
     obj("Order", "Order", "Orders", "801", [
-        # Account describe fixture: Orders (restrictedDelete true).
+        # Account describe fixture: Orders (restrictedDelete true). Not in ARB's field permissions.
         F("AccountId", "reference", "Account ID", reference_to=("Account",), relationship_name="Account",
-          child_relationship="Orders", restricted_delete=True),
+          child_relationship="Orders", restricted_delete=True, permissionable=False),
+        F("Name", "string", "Order Name", length=80),
         F("EffectiveDate", "date", "Order Start Date", nillable=False),
         F("Status", "picklist", "Status", length=40, nillable=False, picklist=("Draft", "Activated"), restricted=True),
         _ro("OrderNumber", "string", "Order Number", length=30, nillable=False, defaulted=True, name_field=True,
             auto_number="{00000000}"),
+        F("Type", "picklist", "Order Type", length=40, picklist=("New", "Renewal")),
         F("Description", "textarea", "Description", length=32000),
         _owner(),
     ], feed_enabled=True, record_name="OrderNumber")
+
+    obj("OrderItem", "Order Product", "Order Products", "802", [
+        # Master-detail to Order; like OpportunityLineItem it has field permissions but no object permissions
+        # (fidelity-evidence.md row 1: Jetstream reads both picklists; ARB has OrderItem fields, no OrderItem object).
+        F("OrderId", "reference", "Order ID", updateable=False, nillable=False, reference_to=("Order",),
+          relationship_name="Order", child_relationship="OrderItems", master_detail=True, cascade_delete=True),
+        _ro("OrderItemNumber", "string", "Order Product Number", length=10, nillable=False, defaulted=True,
+            name_field=True, auto_number="{0000000000}"),
+        F("Quantity", "double", "Quantity", nillable=False, precision=18, scale=2),
+        F("UnitPrice", "currency", "Unit Price", nillable=False, precision=18, scale=2),
+        _ro("ListPrice", "currency", "List Price", precision=18, scale=2, permissionable=True),
+        F("ServiceDate", "date", "Start Date"),
+        F("EndDate", "date", "End Date"),
+        F("Description", "string", "Line Description", length=255),
+    ], record_name="OrderItemNumber")
 
     obj("Case", "Case", "Cases", "500", [
         _ro("CaseNumber", "string", "Case Number", length=30, nillable=False, defaulted=True, name_field=True,
@@ -724,8 +816,9 @@ def _build_objects() -> list[ObjectDef]:
           child_relationship="Cases"),
         F("Subject", "string", "Subject", length=255),
         F("Description", "textarea", "Description", length=32000),
+        # CCI Case describe: Status permissionable=false (always readable), Priority permissionable=true.
         F("Status", "picklist", "Status", length=40, defaulted=True, default="New",
-          picklist=("New", "Working", "Escalated", "Closed")),
+          picklist=("New", "Working", "Escalated", "Closed"), permissionable=False),
         F("Priority", "picklist", "Priority", length=40, defaulted=True, default="Medium",
           picklist=("High", "Medium", "Low")),
         F("Origin", "picklist", "Case Origin", length=40, picklist=("Phone", "Email", "Web")),
@@ -741,30 +834,36 @@ def _build_objects() -> list[ObjectDef]:
 
     activity_parents = ("Account", "Opportunity", "Case", "Order", "Health_Score__c")
     # Account describe fixture: Tasks via WhatId (cascadeDelete true).
+    # Field-level security on Task (ARB and every real profile in fidelity-evidence.md P1-P3): ActivityDate,
+    # Description, Type, WhatId, WhoId only; Subject, Status and Priority take none (always readable).
     obj("Task", "Task", "Tasks", "00T", [
-        F("Subject", "combobox", "Subject", length=255),
+        F("Subject", "combobox", "Subject", length=255, permissionable=False),
         F("Status", "picklist", "Status", length=40, nillable=False, defaulted=True, default="Not Started",
-          picklist=("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")),
+          picklist=("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"),
+          permissionable=False),
         F("Priority", "picklist", "Priority", length=40, nillable=False, defaulted=True, default="Normal",
-          picklist=("High", "Normal", "Low")),
+          picklist=("High", "Normal", "Low"), permissionable=False),
         F("ActivityDate", "date", "Due Date Only"),
-        F("WhoId", "reference", "Name ID", reference_to=("Contact",), relationship_name="Who", polymorphic=True,
-          child_relationship="Tasks", cascade_delete=True),
+        F("Type", "picklist", "Type", length=40, picklist=("Call", "Email", "Meeting", "Other")),
+        F("WhoId", "reference", "Name ID", reference_to=("Contact", "Lead"), relationship_name="Who",
+          polymorphic=True, child_relationship="Tasks", cascade_delete=True),
         F("WhatId", "reference", "Related To ID", reference_to=activity_parents, relationship_name="What",
           polymorphic=True, child_relationship="Tasks", cascade_delete=True),
         F("Description", "textarea", "Description", length=32000),
         _owner("Assigned To ID"),
     ], record_name="Subject")
 
+    # CCI Event describe: Subject (name field), ActivityDateTime, StartDateTime, EndDateTime and DurationInMinutes
+    # are not permissionable; Location, Description, WhoId, WhatId are (ARB adds Type, IsAllDayEvent).
     obj("Event", "Event", "Events", "00U", [
-        F("Subject", "combobox", "Subject", length=255),
-        F("StartDateTime", "datetime", "Start Date Time"),
-        F("EndDateTime", "datetime", "End Date Time"),
-        F("DurationInMinutes", "int", "Duration", digits=8),
-        F("ActivityDateTime", "datetime", "Due Date Time"),
+        F("Subject", "combobox", "Subject", length=255, name_field=True),
+        F("StartDateTime", "datetime", "Start Date Time", permissionable=False),
+        F("EndDateTime", "datetime", "End Date Time", permissionable=False),
+        F("DurationInMinutes", "int", "Duration", digits=8, permissionable=False),
+        F("ActivityDateTime", "datetime", "Due Date Time", permissionable=False),
         F("Location", "string", "Location", length=255),
-        F("WhoId", "reference", "Name ID", reference_to=("Contact",), relationship_name="Who", polymorphic=True,
-          child_relationship="Events", cascade_delete=True),
+        F("WhoId", "reference", "Name ID", reference_to=("Contact", "Lead"), relationship_name="Who",
+          polymorphic=True, child_relationship="Events", cascade_delete=True),
         F("WhatId", "reference", "Related To ID", reference_to=activity_parents, relationship_name="What",
           polymorphic=True, child_relationship="Events", cascade_delete=True),
         F("Description", "textarea", "Description", length=32000),
@@ -850,26 +949,47 @@ def _perm_field(p: dict, *, createable=True, updateable=True) -> FieldDef:
 
 
 def is_permissionable(obj: ObjectDef, f: FieldDef) -> bool:
-    """Salesforce's field-level-security rules (OBJREF67 FieldPermissions "Usage", shared ref 3)."""
+    """The describe ``permissionable`` flag: whether a FieldPermissions row can name the field (OBJREF67
+    FieldPermissions "Usage", shared ref 3; checked against the real describes and profiles named at the objects)."""
     if f.permissionable is not None:
         return f.permissionable
     if obj.name not in FLS_OBJECTS:
         return False
+    if obj.setup and not f.custom:
+        return False  # User: only custom fields take field-level security (fidelity-evidence.md row 13)
     if f.type == "id" or f.name in AUDIT_FIELDS or f.name == "OwnerId":
-        return False  # Id and audit fields are always readable; OwnerId has no FLS
+        return False  # Id and audit fields are always readable; OwnerId has no FLS (Account fixture: false)
     if f.master_detail:
         return False  # master-detail fields are always read/write
+    if f.compound == "Name":
+        return False  # parts of a person's name (CCI Contact/Lead: FirstName, LastName, Salutation false)
+    if f.type == "address":
+        return True  # the compound holds the address's field-level security (Account fixture: BillingAddress true)
     if f.required:
         return False  # universally required fields are always read/write (Account.Name: permissionable false)
     if f.name_field:
         return False  # record name fields (Account.Name in the fixture: permissionable false)
     if not f.createable and not f.updateable and not f.calculated and not f.auto_number:
-        return False  # system-maintained values (IsClosed, IsWon, ...)
+        return False  # system-maintained values (CCI Opportunity: IsClosed, IsWon false)
     return True
 
 
+def fls_field(obj: ObjectDef, f: FieldDef) -> FieldDef:
+    """The field whose FieldPermissions row governs ``f``: its address compound for an address part, else itself."""
+    if f.compound:
+        compound = obj.field(f.compound)
+        if compound is not None and compound.type == "address":
+            return compound
+    return f
+
+
 def read_only_for_fls(f: FieldDef) -> bool:
-    """Formula and auto-number fields: only PermissionsRead may be set (OBJREF67 FieldPermissions)."""
+    """Formula and auto-number fields (and values nobody writes): only PermissionsRead may be set (OBJREF67
+    FieldPermissions). An address compound is not written itself, but its Edit is what lets a user write the parts:
+    it takes Edit ([3rd] Jetstream PR #1260: "Account.BillingAddress shows up as if it is not updateable, but in
+    reality permission edit can be modified")."""
+    if f.type == "address":
+        return False
     return f.calculated or bool(f.auto_number) or (not f.createable and not f.updateable)
 
 
@@ -888,7 +1008,7 @@ class FieldInfo:
 
 
 class ObjectInfo:
-    """One object as seen at one API version (the soql catalog protocol, docs/design.md)."""
+    """One object as seen at one API version (the soql catalog protocol, sfemu/docs/internals.md)."""
 
     def __init__(self, odef: ObjectDef, fields: list[FieldDef], children: dict[str, tuple[str, str]]):
         self.defn = odef
@@ -975,7 +1095,7 @@ class Catalog:
         return [f.name[len("Permissions"):] for f in self.fields_at(odef, version) if f.name.startswith("Permissions")]
 
     def permissionable_fields(self, version) -> list[str]:
-        """FieldPermissions.Field picklist: ``Object.Field`` for every permissionable field."""
+        """FieldPermissions.Field picklist: ``Object.Field`` for every field a FieldPermissions row can hold."""
         key = ("__fls__", parse_version(version))
         with self._lock:
             cached = self._info_cache.get(key)
@@ -985,7 +1105,9 @@ class Catalog:
         for oname in FLS_OBJECTS:
             odef = self.object_def(oname)
             for f in self.fields_at(odef, version):
-                if is_permissionable(odef, f):
+                # Address parts are permissionable, but their rows are stored under the compound (_address): the
+                # picklist lists the values a row can hold [infer: real orgs only ever show compound rows].
+                if is_permissionable(odef, f) and fls_field(odef, f) is f:
                     out.append(f"{odef.name}.{f.name}")
         with self._lock:
             self._info_cache[key] = tuple(out)
@@ -1072,7 +1194,7 @@ class Catalog:
             cached = self._build_describe(odef, v)
             with self._lock:
                 self._describe_cache[key] = cached
-        # Describes are large (PermissionSet ~1 MB); callers get a shallow copy of the top level and must not mutate
+        # Describes are large (PermissionSet ~0.6 MB); callers get a shallow copy of the top level and must not mutate
         # nested structures. The server only serialises them.
         return dict(cached)
 
@@ -1134,7 +1256,7 @@ class Catalog:
             picklist_values = self.permissionable_fields(v)
         is_picklist = t in ("picklist", "multipicklist", "combobox")
         return {
-            "aggregatable": t not in ("textarea",) and not (t == "boolean"),
+            "aggregatable": t not in ("textarea", "address", "boolean"),
             "aiPredictionField": False,
             "autoNumber": bool(f.auto_number),
             "byteLength": length * 3 if stringish else (18 if t in ("id", "reference") else 0),
@@ -1142,8 +1264,7 @@ class Catalog:
             "calculatedFormula": f.formula,
             "cascadeDelete": False,
             "caseSensitive": False,
-            "compoundFieldName": "Name" if (f.name in ("FirstName", "LastName") and odef.name in ("User", "Contact"))
-            else None,
+            "compoundFieldName": f.compound,
             "controllerName": None,
             "createable": f.createable,
             "custom": f.custom,
@@ -1157,7 +1278,7 @@ class Catalog:
             "encrypted": False,
             "externalId": f.external_id,
             "extraTypeInfo": ("richtextarea" if f.html else "plaintextarea") if t == "textarea" else None,
-            "filterable": t != "textarea",
+            "filterable": t not in ("textarea", "address"),
             "filteredLookupInfo": None,
             "formulaTreatNullNumberAsZero": False,
             "groupable": t in ("id", "reference", "string", "picklist", "boolean", "date", "email", "phone", "url",
@@ -1192,7 +1313,7 @@ class Catalog:
             "scale": f.scale,
             "searchPrefilterable": t == "reference",
             "soapType": _SOAP_TYPES.get(t, "xsd:string"),
-            "sortable": t != "textarea",
+            "sortable": t not in ("textarea", "address"),
             "type": t,
             "unique": f.unique,
             "updateable": f.updateable,

@@ -1,4 +1,4 @@
-"""The seeded state of org N (docs/design.md "Seeded orgs").
+"""The seeded state of org N (sfemu/docs/internals.md "Seeded orgs").
 
 Deterministic: ids come from a per-org counter and timestamps from a fixed clock, so org N looks the same after every
 seed and every reset. Only the credentials (admin password, consumer key and secret) are random; they are generated
@@ -32,7 +32,7 @@ SEED_TIME = "2026-01-05T09:00:00.000+0000"
 APP_NAME = "sfops Automation"
 VENDOR_APP_NAME = "Planhat"
 
-# UserLicense rows: (Name, LicenseDefinitionKey, TotalLicenses). Names and totals from docs/design.md; keys: "SFDC"
+# UserLicense rows: (Name, LicenseDefinitionKey, TotalLicenses). Names and totals from sfemu/docs/internals.md; keys: "SFDC"
 # and "AUL" (Salesforce Platform) are the real keys seen in many repos [3rd]; the Integration key [infer].
 LICENSES = (
     ("Salesforce", "SFDC", 20),
@@ -40,7 +40,8 @@ LICENSES = (
     ("Salesforce Platform", "AUL", 10),
 )
 
-# System permissions of the standard profiles. Chosen from the permissions these profiles have in a fresh org
+# System permissions of the standard profiles (each one in the real v63 permission list, data/permissions.json).
+# Chosen from the permissions these profiles have in a fresh org
 # (System Administrator has Modify All Data, View All Data, Customize Application, Author Apex, Manage Users... and,
 # since Sept 2025, "Approve Uninstalled Connected Apps" [doc help 005132365, ref 1.2]; the three External Client App
 # permissions, which Help 005197683 says a *custom* admin profile must be given [doc]); every set is closed under
@@ -59,7 +60,7 @@ _ADMIN_PERMS = (
     "EmailSingle", "EmailMass", "EditPublicFilters", "EditPublicTemplates", "ChatterInternalUser", "ViewHelpLink",
     "ViewAllActivities", "ViewAllProfiles", "ViewAllForecasts", "ManageCases", "ActivateContract", "ActivateOrder",
     "EditActivatedOrders", "DataExport", "InstallPackaging", "PasswordNeverExpires", "LightningExperienceUser",
-    "ApexRestServices", "ManageTranslation", "ManageTerritories", "ViewDeveloperName", "ManageReleaseUpdates",
+    "ApexRestServices", "ManageTranslation", "ViewDeveloperName", "ManageReleaseUpdates",
     "ExternalClientAppAdmin", "ExternalClientAppViewer", "ExternalClientAppDeveloper",
 )
 _STANDARD_PERMS = (
@@ -70,8 +71,10 @@ _STANDARD_PERMS = (
 _READ_ONLY_PERMS = ("ApiEnabled", "RunReports", "ExportReport", "ViewHelpLink", "ChatterInternalUser",
                     "LightningExperienceUser")
 _MINIMUM_PERMS = ("ViewHelpLink",)
-# Minimum Access - API Only Integrations: API only (ref 5 [doc]: "The profile forces API-only").
-_API_ONLY_PERMS = ("ApiEnabled", "ApiUserOnly")
+# Minimum Access - API Only Integrations: API only (ref 5 [doc]: "The profile forces API-only"); [real] the profile
+# retrieved from real orgs has exactly ApiEnabled, ApiUserOnly and ChatterInternalUser on (fidelity-evidence.md P1;
+# AlexShmellyoff/Arbutus@4d7b8a6 profiles/Minimum Access - API Only Integrations.profile-meta.xml).
+_API_ONLY_PERMS = ("ApiEnabled", "ApiUserOnly", "ChatterInternalUser")
 
 _ALL = tuple(flag for flag, _ in OBJECT_PERMISSION_FLAGS if flag != "PermissionsViewAllFields")
 _CRUD = ("PermissionsRead", "PermissionsCreate", "PermissionsEdit", "PermissionsDelete")
@@ -81,7 +84,8 @@ _READ = ("PermissionsRead",)
 PROFILES = (
     ("System Administrator", "Salesforce", None, _ADMIN_PERMS, {o: _ALL for o in OBJECT_PERMISSION_OBJECTS}),
     ("Standard User", "Salesforce", None, _STANDARD_PERMS,
-     {"Account": _CRUD, "Contact": _CRUD, "Opportunity": _CRUD, "Case": _CRUD, "Order": _CRUD,
+     {"Account": _CRUD, "Contact": _CRUD, "Opportunity": _CRUD, "Case": _CRUD, "Order": _CRUD, "Lead": _CRUD,
+      "Campaign": _READ, "Product2": _READ,
       "Health_Score__c": ("PermissionsRead", "PermissionsCreate", "PermissionsEdit")}),
     ("Read Only", "Salesforce", None, _READ_ONLY_PERMS, {o: _READ for o in OBJECT_PERMISSION_OBJECTS}),
     ("Minimum Access - Salesforce", "Salesforce",

@@ -144,7 +144,7 @@ def parse_version(seg):
 
 
 class Stats:
-    """Per-org request counters for the control API (docs/design.md "Control API")."""
+    """Per-org request counters for the control API (sfemu/docs/internals.md "Control API")."""
 
     def __init__(self):
         self._lock = threading.Lock()

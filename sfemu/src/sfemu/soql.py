@@ -19,7 +19,7 @@ Public API::
     class SoqlError(Exception)          # .error_code, .message
     run_query(soql, catalog, version, include_deleted=False) -> (totalSize, records)
 
-``catalog`` follows the protocol in docs/design.md ("soql.py contract"). Two optional extensions are used when
+``catalog`` follows the protocol in sfemu/docs/internals.md ("soql.py contract"). Two optional extensions are used when
 present: ``ObjectInfo.child_relationship(name)`` may return a third element, the relationship's canonical name
 (otherwise the name as written is echoed back), and ``ObjectInfo.relationship(name) -> FieldInfo | None`` (the
 reference field whose ``relationship_name`` is ``name``; otherwise ``ObjectInfo.fields`` is scanned).

@@ -176,3 +176,45 @@ def test_check_objects_without_picklist_takes_names_as_given():
     # An ObjectPermissions describe without SobjectType values cannot tell: names pass unchanged (fields still checked).
     plan = perms.check_objects([{'name': 'Whatever__c', 'read': True}], {'fields': []}, {})
     assert plan[0][0] == 'Whatever__c'
+
+
+# --- objects with field permissions but no object permissions, and compound fields (real-org evidence) ---------------
+# Shapes as in real describes: Task (fidelity-evidence.md row 1-2), Account's BillingAddress and its parts (recorded
+# Account describe: parts and compound permissionable, parts with compoundFieldName BillingAddress).
+TASK = {'name': 'Task', 'fields': [
+    {'name': 'Subject', 'type': 'combobox', 'permissionable': False},
+    {'name': 'ActivityDate', 'type': 'date', 'permissionable': True, 'updateable': True, 'createable': True},
+    {'name': 'Description', 'type': 'textarea', 'permissionable': True, 'updateable': True, 'createable': True},
+]}
+ACCOUNT_ADDRESS = {'name': 'Account', 'fields': [
+    {'name': 'BillingCountry', 'type': 'string', 'permissionable': True, 'compoundFieldName': 'BillingAddress',
+     'updateable': True, 'createable': True},
+    {'name': 'BillingAddress', 'type': 'address', 'permissionable': True, 'updateable': False, 'createable': False},
+]}
+
+
+def test_check_objects_takes_field_permissions_of_an_object_without_object_permissions():
+    plan = perms.check_objects([{'name': 'task', 'fields': {'ActivityDate': 'read', 'Description': 'edit'}}], TARGETS,
+                               {'task': TASK})
+    assert plan == [('Task', dict((n, False) for n, _f in perms.OBJECT_FLAGS), [],
+                     {'Task.ActivityDate': 'read', 'Task.Description': 'edit'})]
+
+
+@pytest.mark.parametrize('entry, fragments', [
+    ({'name': 'Task', 'read': True, 'fields': {'ActivityDate': 'read'}},
+     ['object Task cannot carry object permissions', 'parent record', 'drop read']),
+    ({'name': 'Task', 'fields': {'Subject': 'read'}}, ['Task.Subject has no field permissions', 'always accessible']),
+    ({'name': 'Taks', 'fields': {'ActivityDate': 'read'}}, ["object 'Taks' is unknown"]),
+])
+def test_check_objects_field_only_object_problems(entry, fragments):
+    describes = {'task': TASK, 'taks': None}
+    with pytest.raises(InputError) as exc:
+        perms.check_objects([entry], TARGETS, describes)
+    for fragment in fragments:
+        assert fragment in exc.value.message
+
+
+def test_address_parts_are_refused_for_their_compound_which_takes_edit():
+    canonical, problem = perms.check_field('Account', 'BillingCountry', 'read', ACCOUNT_ADDRESS)
+    assert canonical == 'Account.BillingCountry' and 'list Account.BillingAddress instead' in problem
+    assert perms.check_field('Account', 'BillingAddress', 'edit', ACCOUNT_ADDRESS) == ('Account.BillingAddress', None)

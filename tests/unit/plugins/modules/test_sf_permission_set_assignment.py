@@ -164,3 +164,12 @@ def test_purge_without_the_list_leaves_it_alone():
     result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_set_groups': [],
                                              'purge_permission_set_groups': True})
     assert not failed and result['removed'] == {'permission_sets': [], 'permission_set_groups': ['Sales_Ops']}
+
+
+def test_absent_of_a_permission_set_or_user_that_is_gone_is_no_change():
+    # A second offboarding run: the permission set (or the user) was deleted by the first one.
+    fake = org()
+    result, failed = run_module(main, fake, {'user': 'planhat@acme.example', 'permission_sets': ['Deleted_Set'], 'state': 'absent'})
+    assert not failed and result['changed'] is False and fake.writes == []
+    result, failed = run_module(main, fake, {'user': 'gone@acme.example', 'permission_sets': ['Old_Access'], 'state': 'absent'})
+    assert not failed and result['changed'] is False and fake.writes == []

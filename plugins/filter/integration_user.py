@@ -1,0 +1,327 @@
+# Copyright (c) sfops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The decisions of the integration_user role, as filters (each one documented in the .yml file of its name).
+
+The role's YAML keeps the runbook's order and calls these; every rule it applies lives here, once:
+
+- ``integration_user_desired``: preset + role variables -> what to build (and why the inputs are refused);
+- ``integration_user_identity``: the org's login and preflight read -> who the integration user is, and why the
+  preflight stops the run;
+- ``integration_user_report``: the step results -> ``integration_user_report``;
+- ``integration_user_drift_summary``: the reports of every org -> the drift summary of playbooks/drift_check.yml.
+
+Pure functions of their arguments: no API call, no Ansible state.
+"""
+
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.sfops.salesforce.plugins.module_utils.permissions import PREFIX
+
+# The report's steps, in the runbook's order (the order of changed_steps and diffs too).
+STEPS = ('user', 'permission_set', 'object_permissions', 'assignment', 'connected_app')
+
+# Admin-level power that no integration user needs (Modify All Data, Customize Application, Author Apex), and Use
+# Any API Client, which lets the user authorise any app and defeats the admin-approved app policy.
+DANGEROUS_PERMISSIONS = ('ModifyAllData', 'CustomizeApplication', 'AuthorApex', 'UseAnyApiClient')
+
+# The profile of a user who is not API-only, unless integration_user_profile names one (an API-only user gets the
+# module's API-only profile).
+NOT_API_ONLY_PROFILE = 'Minimum Access - Salesforce'
+
+MFA_WARNING = ('View All Data is granted to a user who is not API-only: Salesforce enforces phishing-resistant MFA on '
+               'such users (integration_user_api_only: true avoids it)')
+
+
+# --- What this file reads from module results ------------------------------------------------------------------
+# The ONE place that knows the modules' return keys: switch these when a module's return shape changes. Each step
+# result is what its task registered (after its changed_when). Of a step that did not change the report reads only
+# `changed` (and the app step's installed and manual_steps), so an unchanged result is never expanded.
+
+def _step_changed(result):
+    return bool(result.get('changed'))
+
+
+def _step_diff(result):
+    return result.get('diff', {})
+
+
+def _app_installed(app_result):
+    """sf_connected_app_policy: whether the app is installed (its policy can only be managed once it is)."""
+    return app_result['connected_app']['installed']
+
+
+def _app_manual_steps(app_result):
+    """sf_connected_app_policy: what only a person can do (install the app, a policy only Setup can change)."""
+    return list(app_result.get('manual_steps') or [])
+
+
+def _org_users(org_info):
+    """sf_org_info (gather users): the users read, each with username and email."""
+    return list((org_info.get('org') or {}).get('users') or [])
+
+
+def _api_requests_remaining(org_info):
+    """sf_org_info (gather limits): the daily API requests left."""
+    return int(org_info['org']['limits']['daily_api_requests']['remaining'])
+
+
+def _user_licences(org_info):
+    """sf_org_info (gather licenses): the user licences, each with name and available."""
+    return list((org_info['org'].get('licenses') or {}).get('user_licenses') or [])
+# ---------------------------------------------------------------------------------------------------------------
+
+
+_NOT_ALPHANUMERIC = re.compile('[^a-z0-9]')
+
+
+def permission_key(name):
+    """One key for every spelling sf_permission_set accepts for a system permission, without a describe at hand.
+
+    Setup label, API name, API name with the ``Permissions`` prefix, any case: ``View All Data``, ``ViewAllData`` and
+    ``PermissionsViewAllData`` are all ``viewalldata``. The module matches the prefix in any case, so this does too:
+    a dangerous permission must not slip past the guardrail by its spelling.
+    """
+    key = _NOT_ALPHANUMERIC.sub('', str(name).lower())
+    prefix = PREFIX.lower()
+    return key[len(prefix):] if key.startswith(prefix) else key
+
+
+_DANGEROUS_KEYS = frozenset(permission_key(name) for name in DANGEROUS_PERMISSIONS)
+_VIEW_ALL_DATA_KEY = permission_key('ViewAllData')
+
+
+def _merged_objects(preset_data, objects, extra_objects, exclude_objects, write_back):
+    # Keyed by lower-case name: a later entry (write-back, then extra_objects) replaces an earlier one for the same
+    # object, in the earlier one's place; exclude_objects removes by name.
+    entries = (list(objects or preset_data['objects'])
+               + (list(preset_data['write_back_objects']) if write_back else [])
+               + list(extra_objects))
+    by_name = {}
+    for entry in entries:
+        by_name[str(entry['name']).lower()] = entry
+    excluded = set(str(name).lower() for name in exclude_objects)
+    return [entry for key, entry in by_name.items() if key not in excluded]
+
+
+def _merged_system_permissions(preset_data, system_permissions, extra, exclude, write_back):
+    """``{key: name}`` of the permissions to grant: duplicates and excludes match either spelling, and a later
+    spelling of a permission replaces an earlier one in its place (as for objects)."""
+    names = (list(system_permissions or preset_data['system_permissions'])
+             + (list(preset_data['write_back_system_permissions']) if write_back else [])
+             + list(extra))
+    by_key = {}
+    for name in names:
+        by_key[permission_key(name)] = name
+    excluded = set(permission_key(name) for name in exclude)
+    return dict((key, name) for key, name in by_key.items() if key not in excluded)
+
+
+def integration_user_desired(preset_data, org, preset, username, email, first_name, last_name, api_only, profile,
+                             permission_set_name, permission_set_label, permission_set_description,
+                             system_permissions, extra_system_permissions, exclude_system_permissions,
+                             objects, extra_objects, exclude_objects, write_back,
+                             manage_connected_app, connected_app_name, connected_app_permitted_users,
+                             connected_app_ip_relaxation, connected_app_refresh_token_policy,
+                             allow_dangerous_permissions, min_api_requests_remaining):
+    """What to build in one org: the preset's data with the role's variables applied (see the .yml for each key)."""
+    api_only = boolean(api_only)
+    write_back = boolean(write_back)
+    granted = _merged_system_permissions(preset_data, system_permissions, extra_system_permissions,
+                                         exclude_system_permissions, write_back)
+    dangerous = [name for key, name in granted.items() if key in _DANGEROUS_KEYS]
+
+    preset_ps = preset_data['permission_set']
+    ps_name = permission_set_name or preset_ps['name']
+    # Labels are unique per org too: a renamed permission set gets a label from its own name, not the preset's.
+    ps_label = (permission_set_label
+                or (preset_ps['label'] if permission_set_name in ('', preset_ps['name']) else '')
+                or ps_name.replace('_', ' '))
+
+    preset_user = preset_data['user']
+    last_name = last_name or preset_user['last_name']
+
+    preset_app = preset_data['connected_app']
+    app_name = connected_app_name or preset_app['name']
+
+    if dangerous and not boolean(allow_dangerous_permissions):
+        failure = ('Refusing to grant %s to the integration user of %s: this is admin-level power (or, for Use Any API'
+                   ' Client, a bypass of the admin-approved app policy) that no integration needs. Nothing was changed.'
+                   ' Remove it, or set integration_user_allow_dangerous_permissions: true if this is really intended.'
+                   % (', '.join(str(name) for name in dangerous), org))
+    elif not ps_name or not last_name:
+        failure = ("The permission set name and the user's last name are required with preset '%s'"
+                   " (integration_user_permission_set_name, integration_user_last_name)." % preset)
+    else:
+        failure = ''
+
+    return {
+        'org': org,
+        'preset': preset,
+        'user': {
+            # Empty: integration_user_identity derives them in the org.
+            'username': username,
+            'username_prefix': preset_user['username_prefix'],
+            'email': email,
+            'first_name': first_name or preset_user['first_name'],
+            'last_name': last_name,
+            'profile': profile or ('' if api_only else NOT_API_ONLY_PROFILE),
+            'api_only': api_only,
+        },
+        'permission_set': {
+            'name': ps_name,
+            'label': ps_label,
+            'description': permission_set_description or preset_ps['description'],
+        },
+        'system_permissions': list(granted.values()),
+        'objects': _merged_objects(preset_data, objects, extra_objects, exclude_objects, write_back),
+        'connected_app': {
+            'manage': boolean(manage_connected_app) and len(app_name) > 0,
+            'name': app_name,
+            'permitted_users': connected_app_permitted_users or preset_app['permitted_users'],
+            'ip_relaxation': connected_app_ip_relaxation or preset_app['ip_relaxation'],
+            'refresh_token_policy': connected_app_refresh_token_policy or preset_app['refresh_token_policy'],
+        },
+        'dangerous_permissions': dangerous,
+        'min_api_requests_remaining': int(min_api_requests_remaining),
+        'failure': failure,
+        'warnings': [MFA_WARNING] if _VIEW_ALL_DATA_KEY in granted and not api_only else [],
+    }
+
+
+def integration_user_identity(org_info, desired, org_id, login_username):
+    """Who the integration user is in one org, and whether the preflight read lets the run go on.
+
+    :param org_info: the result of the preflight's sf_org_info, or ``{}`` before it has run (then only the names
+      are known: the preflight needs them to know which users to read).
+    """
+    user = desired['user']
+    login_username = login_username or ''
+    # Default: unique per org (the 18-character org id is case-insensitive unique), under the login user's domain.
+    domain = login_username.split('@')[-1] if '@' in login_username else 'integration.invalid'
+    username = user['username'] or '%s.%s@%s' % (user['username_prefix'], str(org_id or '').lower(), domain)
+
+    users = _org_users(org_info)
+    existing = [u for u in users if u.get('username') == username]
+    login_user = [u for u in users if u.get('username') == login_username]
+    email = (user['email'] or (existing[0].get('email') if existing else '')
+             or (login_user[0].get('email') if login_user else '') or '')
+    user_existed = len(existing) > 0
+    licence = 'Salesforce Integration' if user['api_only'] else 'Salesforce'
+
+    identity = {
+        'org_id': org_id,
+        'username': username,
+        'login_username': login_username,
+        # The users the preflight reads: this one, and the login user (whose e-mail is the default).
+        'usernames': [username] + ([login_username] if login_username else []),
+        'email': email,
+        'user_existed': user_existed,
+        'licence': licence,
+        'licence_free': None,
+        'api_requests_remaining': None,
+        'failure': '',
+    }
+    if 'org' not in org_info:
+        return identity
+    try:
+        remaining = _api_requests_remaining(org_info)
+        free = sum(int(lic['available']) for lic in _user_licences(org_info) if lic.get('name') == licence)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError('integration_user_identity: the preflight result lacks %s (gather limits and '
+                                 'licenses)' % exc)
+    identity.update(licence_free=free, api_requests_remaining=remaining)
+    minimum = desired['min_api_requests_remaining']
+    if remaining < minimum:
+        problem = ('only %s daily API requests remain (integration_user_min_api_requests_remaining: %s)'
+                   % (remaining, minimum))
+    elif not user_existed and free <= 0:
+        problem = ('no free "%s" user licence for the new user %s (free one by deactivating an unused integration user, '
+                   'or buy more)' % (licence, username))
+    else:
+        problem = ''
+    if problem:
+        identity['failure'] = 'Preflight failed for %s, nothing was changed: %s.' % (desired['org'], problem)
+    return identity
+
+
+def integration_user_report(results, desired, identity):
+    """``integration_user_report`` of one org: what changed and what a person still has to do, in order."""
+    app = desired['connected_app']
+    manage_app = app['manage']
+    app_result = results['connected_app']
+    # A step counts as changed as its task did (a manual step is never a change: the module reports it apart).
+    changed_steps = [step for step in STEPS
+                     if (step != 'connected_app' or manage_app) and _step_changed(results[step])]
+    installed = _app_installed(app_result) if manage_app else True
+    username, app_name = identity['username'], app['name']
+    new_user = not identity['user_existed']
+
+    manual_steps = []
+    if new_user:
+        manual_steps.append('Verify the e-mail address of %s (Salesforce mails the invitation to %s).'
+                            % (username, identity['email']))
+        if not desired['user']['api_only']:
+            manual_steps.append('Register multi-factor authentication for %s (it is not API-only).' % username)
+    if manage_app:
+        if new_user or not installed:
+            manual_steps.append('In a private browser window, log in as %s and do the %s OAuth handshake (connect '
+                                'Salesforce from %s).' % (username, app_name, app_name))
+        if not installed:
+            manual_steps.append('Install the connected app %s (Setup > Connected Apps OAuth Usage > Install).' % app_name)
+            manual_steps.append('Run this job again to harden %s (admin-approved users, the permission set).' % app_name)
+        else:
+            manual_steps.extend(_app_manual_steps(app_result))
+
+    return {
+        'org': desired['org'],
+        'org_id': identity['org_id'],
+        'preset': desired['preset'],
+        'username': username,
+        'permission_set': desired['permission_set']['name'],
+        'connected_app': app_name if manage_app else '',
+        'connected_app_installed': installed,
+        'changed': len(changed_steps) > 0,
+        'changed_steps': changed_steps,
+        # Only the steps that changed, with the module's own before/after (never a secret: the modules build
+        # their diffs from permission and policy fields only).
+        'diffs': dict((step, _step_diff(results[step])) for step in changed_steps),
+        'manual_steps': manual_steps,
+        'warnings': list(desired['warnings']),
+    }
+
+
+def integration_user_drift_summary(reports, generated_at):
+    """The summary of a drift check over many orgs, from ``{org: integration_user_report}``.
+
+    An org without a report (it failed outside the rescued block, e.g. unreachable) or with an ``error`` (the rescue
+    recorded why it could not be checked) is an error org: a check that did not happen must not look green.
+    """
+    drifted = [org for org, report in reports.items() if report.get('changed')]
+    errors = []
+    for org in ([org for org, report in reports.items() if 'changed' not in report]
+                + [org for org, report in reports.items() if 'error' in report]):
+        if org not in errors:
+            errors.append(org)
+    return {
+        'generated_at': generated_at,
+        'orgs': len(reports),
+        'drifted_orgs': drifted,
+        'error_orgs': errors,
+        'converged_orgs': sorted(org for org in reports if org not in drifted and org not in errors),
+        # Not drift: what only a person can do (install the app, an app policy only Setup can change, ...).
+        'manual_step_orgs': [org for org, report in reports.items() if report.get('manual_steps')],
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'integration_user_desired': integration_user_desired,
+            'integration_user_identity': integration_user_identity,
+            'integration_user_report': integration_user_report,
+            'integration_user_drift_summary': integration_user_drift_summary,
+        }

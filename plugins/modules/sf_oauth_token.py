@@ -13,9 +13,9 @@ description:
   - A token is the lasting trace of a user authorising the app (Setup shows them under Connected Apps OAuth Usage).
     Revoking one ends the app's refresh token and every session issued from it, so the vendor can no longer act as
     that user until the user authorises the app again.
-  - Revocation sends each row's C(DeleteToken) to C(/services/oauth2/revoke), the way Salesforce documents it:
+  - Revocation sends each row's C(DeleteToken) to C(/services/oauth2/revoke), the way Salesforce documents it;
     C(OauthToken) supports only describe and query, so its rows cannot be deleted through the REST API.
-    The C(DeleteToken) is a credential: it is never returned or logged.
+    The C(DeleteToken) is a credential, never returned or logged.
   - When another run revokes the same token first, the module reads the tokens again and carries on (it does not
     fail on a token that is already gone).
   - On a converged org a run costs one token request and one API request (a composite read).
@@ -49,7 +49,7 @@ options:
     description:
       - V(present) lists the tokens and changes nothing (tokens are made by users authorising the app, never by this
         module).
-      - V(absent) revokes them. Nothing else changes: the users, their permission sets and the app's policy stay, so a
+      - V(absent) revokes them. Nothing else changes (the users, their permission sets and the app's policy stay), so a
         user allowed to use the app can authorise it again.
     type: str
     choices: [present, absent]

@@ -34,7 +34,7 @@ options:
       - V(connected_apps) - connected apps installed in the org (a C(ConnectedApplication) row) or only used
         (C(OauthToken) rows), with their policy, the OAuth tokens users hold for them (who, when last used, how often)
         and the permission sets and profiles that grant access (filter with O(connected_app_names)).
-      - V(assignees) - who holds the permission sets of O(permission_set_names) (all permission sets when omitted):
+      - V(assignees) - who holds the permission sets of O(permission_set_names) (all permission sets when omitted),
         one query, much lighter than V(permission_sets).
       - V(connected_apps) with V(users) and V(assignees) is what a drift check needs to see who else can reach the
         org through a vendor's app (the integration_user role's exposure report); all three ride in one composite
@@ -111,7 +111,6 @@ options:
       fields:
         description: Field API name (with or without C(Object.)) to V(read), V(edit) or V(none).
         type: dict
-        default: {}
 seealso:
   - module: sfops.salesforce.sf_login
   - module: sfops.salesforce.sf_permission_set

@@ -12,7 +12,7 @@ description:
   - Grant system permissions by Setup label or API name; the permissions they depend on are granted too and
     reported in RV(implied_permissions), because Salesforce rejects a permission whose dependencies are off.
   - Object and field permissions are managed by M(sfops.salesforce.sf_object_permission). Who holds the set can be
-    managed here, from the set's side (O(assignees), O(purge_assignees): for example "nobody but the integration
+    managed here, from the set's side (O(assignees), O(purge_assignees), for example "nobody but the integration
     user"), or from the user's side by M(sfops.salesforce.sf_permission_set_assignment).
   - On a converged org a run costs one token request and one API request (a composite read).
 author:
@@ -52,7 +52,7 @@ options:
   purge_system_permissions:
     description:
       - Turn off every system permission that is not in O(system_permissions) (or implied by them).
-      - Acts only when O(system_permissions) is given: omitted, nothing is turned off; V([]) turns off all of them
+      - Acts only when O(system_permissions) is given. Omitted, nothing is turned off; V([]) turns off all of them
         (except the read-only ones Salesforce derives).
     type: bool
     default: false

@@ -17,7 +17,7 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "integration_user"
 VENV_BIN = pathlib.Path(sys.executable).parent
-STEPS = ["user", "permission_set", "object_permissions", "assignment", "connected_app"]
+STEPS = ["user", "permission_set", "object_permissions", "assignment", "connected_app", "oauth_tokens"]
 
 
 # --- expectations -------------------------------------------------------------------------------------------

@@ -626,7 +626,7 @@ def test_offboarding_an_integration_in_use():
 
 
 def test_a_second_offboarding_run_has_nothing_to_remove_but_checks_the_user():
-    plan, _want, _who = offboarding(exposure_info(sets=[], holders=[], user_sets=()), delete_permission_set=True)
+    plan, _want, _who = offboarding(exposure_info(sets=[], holders=[], user_sets=()), absent_delete_permission_set=True)
     assert (plan['tokens']['revoke'], plan['connected_app']['remove'], plan['assignment']['remove']) == (False, False, False)
     # The user step reads again (no change when it is already inactive); the set, held by nobody, may go.
     assert plan['user']['run'] is True and plan['permission_set']['delete'] is True

@@ -16,6 +16,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 
 .PHONY: help venv venv-cci demo test test-emulator sanity units integration lint docs-lint changelog-lint build bench clean
 .PHONY: test-live record-live test-live-sfemu
+.PHONY: test-matrix matrix-venvs matrix-constraints
 
 help:
 	@echo "make demo   run the integration-user job against the local Salesforce emulator (sfemu), twice, then a drift check"
@@ -23,6 +24,7 @@ help:
 	@echo "make bench  API requests / wall time per org for 1, 10, 100 orgs (writes bench/results.md)"
 	@echo "make test-live    end to end against your sandbox or scratch org (SFOPS_LIVE_* variables, docs/live.md)"
 	@echo "make record-live  the same, saving every answer, scrubbed, under tests/fixtures/recorded/"
+	@echo "make test-matrix  sanity, units and the integration smoke test on ansible-core $(MATRIX_CORES) (part of make test)"
 	@echo "make venv   create .venv with pinned tools; .venv/bin/ansible-* resolve sfops.salesforce to this checkout"
 	@echo "make venv-cci  create .venv-cci with pinned CumulusCI (a real client the emulator's tests run; make test does it)"
 
@@ -70,7 +72,7 @@ build: venv
 
 test: venv
 	@rm -rf $(OUTPUT) && mkdir -p $(OUTPUT)
-	$(MAKE) --no-print-directory test-emulator build sanity units integration test-live-sfemu lint docs-lint changelog-lint
+	$(MAKE) --no-print-directory test-emulator build sanity units integration test-live-sfemu lint docs-lint changelog-lint test-matrix
 	@$(BIN)/python tools/test_summary.py $(OUTPUT)
 
 test-emulator: venv venv-cci
@@ -113,6 +115,45 @@ docs-lint: build
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
+
+# ---------------------------------------------------------------------------------------------------------------
+# The ansible-core matrix. The dev venv (.venv) runs every check on 2.19; the newer releases that meta/runtime.yml's
+# requires_ansible admits get ansible-test sanity (on every Python 3.9 .. 3.13 found), ansible-test units and the
+# integration smoke test (tests/integration/test_smoke.py: the demo's setup + drift check on one org), each in its
+# own venv on a Python it supports on the controller (2.20 and 2.21 need 3.12 or later). Linters and docs checks
+# do not depend on the release and run once, on .venv.
+MATRIX_CORES := 2.20 2.21
+MATRIX_PYTHON_2.20 := 3.12
+MATRIX_PYTHON_2.21 := 3.13
+MATRIX_TESTS := $(addprefix test-core,$(MATRIX_CORES))
+.PHONY: $(MATRIX_TESTS)
+
+matrix-venvs: $(foreach core,$(MATRIX_CORES),.venv-core$(core)/.installed)
+
+.venv-core%/.installed: requirements/matrix.txt requirements/collection.txt requirements/constraints-core%.txt \
+                        sfemu/pyproject.toml
+	tools/matrix_venv.sh $* $(MATRIX_PYTHON_$*) .venv-core$*
+
+# After a change to requirements/matrix.txt, or to take newer releases: rewrite requirements/constraints-core*.txt.
+matrix-constraints:
+	$(foreach core,$(MATRIX_CORES),tools/matrix_venv.sh --lock $(core) $(MATRIX_PYTHON_$(core)) &&) true
+
+test-matrix: $(MATRIX_TESTS)
+
+# One release: sanity and units on the tree `build` installed (its tests/output/junit emptied first, so each
+# release's reports are its own), then the smoke test with this venv's Python, ansible-playbook and sfemu.
+$(MATRIX_TESTS): test-core%: build .venv-core%/.installed
+	@echo "== ansible-core $* ($$($(ROOT)/.venv-core$*/bin/ansible --version | sed -n 1p)) on Python $(MATRIX_PYTHON_$*)"
+	@$(ROOT)/.venv-core$*/bin/python tools/ansible_test_pip_bootstrap.py
+	@rm -rf $(INSTALLED)/tests/output/junit
+	@PYBIN=$$(tools/python_interpreters.sh $(BUILD)/pybin); \
+	  cd $(INSTALLED) && PATH="$$PYBIN:$(ROOT)/.venv-core$*/bin:$$PATH" $(ROOT)/.venv-core$*/bin/ansible-test sanity \
+	    --color no $${SANITY_ARGS:-}
+	cd $(INSTALLED) && PATH="$(ROOT)/.venv-core$*/bin:$$PATH" $(ROOT)/.venv-core$*/bin/ansible-test units --color no \
+	  --python $(MATRIX_PYTHON_$*)
+	@mkdir -p $(OUTPUT) && rm -rf $(OUTPUT)/junit-core$* && cp -r $(INSTALLED)/tests/output/junit $(OUTPUT)/junit-core$*
+	SFOPS_ANSIBLE_CORE=$* SFEMU_TEST_ORGS=1 $(ROOT)/.venv-core$*/bin/python -m pytest tests/integration/test_smoke.py \
+	  -q -p no:cacheprovider -n 0 --junitxml=$(OUTPUT)/junit-core$*/smoke.xml
 
 clean:
 	rm -rf $(BUILD) $(OUTPUT) .demo .pytest_cache

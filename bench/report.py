@@ -362,7 +362,10 @@ def write(doc, out_dir):
               "work. CPU is the whole run's (workers, module processes, the controller's own share)." % fl["orgs"], "",
               "| kind of task | CPU s per task per org | per-org mean s |", "|---|---:|---:|"]
         names = {"set_fact": "controller-only (`set_fact`)", "ping": "module process (`ping`)",
-                 "python import requests": "module process + Python importing requests (`command`)"}
+                 "python import requests": "module process + Python importing requests (`command`)",
+                 "python import simple_salesforce": "module process + Python importing simple-salesforce (`command`)",
+                 "sfops sf_org_info": "sfops task in the worker (`sf_org_info gather=limits`: 1 token + 1 API request)",
+                 "late set_fact": "controller-only (`set_fact`) after the controller imported the sfops transport"}
         for kind, v in fl["kinds"].items():
             L.append("| %s | %.3f | %s |" % (names.get(kind, kind), v["cpu_per_task_per_org_s"],
                                              _fmt(v["host_mean_s"], 2)))

@@ -251,8 +251,9 @@ def run_phase(emu, args, cell, phase, inventory, vars_files, out_dir):
 
 
 def measure_floor(emu, args, inventory, n, out_dir):
-    """CPU per task per org of a controller-only task, a module task and a module task that starts Python and
-    imports requests (bench/micro/task_floor.yml), on the same machine and inventory as the runs."""
+    """CPU per task per org of a controller-only task, a module task, a module task that starts Python and imports
+    requests or simple-salesforce, an sfops task in the worker and a controller-only task after it
+    (bench/micro/task_floor.yml), on the same machine and inventory as the runs."""
     profile_path = out_dir / "profiles" / ("floor-%d.json" % n)
     env = harness.ansible_env(profile_path, None, None, forks=args.forks,
                               extra=dict(kv.split("=", 1) for kv in args.ansible_env))
@@ -261,7 +262,8 @@ def measure_floor(emu, args, inventory, n, out_dir):
     profile = json.loads(profile_path.read_text())
     kinds = {}
     for t in profile["tasks"]:
-        for kind in ("set_fact", "ping", "python import requests"):
+        for kind in ("set_fact", "ping", "python import requests", "python import simple_salesforce",
+                     "sfops sf_org_info", "late set_fact"):
             if t["name"].startswith("floor " + kind):
                 k = kinds.setdefault(kind, {"tasks": 0, "cpu_s": 0.0, "host_s": []})
                 k["tasks"] += 1

@@ -8,7 +8,9 @@ at ~/.ansible/test/cache/get_pip_<version>.py (ansible_test/_util/target/setup/r
 
 This script writes that cache file: a small stand-in that puts the pip wheel (downloaded from PyPI by pip itself) on
 sys.path and runs `pip install` with the arguments ansible-test passes. See shared/reference/ecosystem.md section 3.2.
-The pip version comes from ansible-test itself, so a bump of ansible-core keeps working.
+The pip version comes from ansible-test itself, so a bump of ansible-core keeps working: ansible-core 2.19 asks for
+pip 24.2, 2.20 and 2.21 for pip 25.2 (one cache file each; `make test-matrix` runs this script with the Python of
+each .venv-core<version>, so each release finds the file it looks for).
 """
 
 import os

@@ -70,6 +70,7 @@ attributes:
         runs the module's code in the controller's Ansible worker instead of starting a module process. The result is
         the same; each task saves the start of a Python process.
       - The module process runs instead for any other connection, with C(become), with a task C(environment), with
-        C(async), when the controller's Python lacks C(requests) (or C(PyJWT) for O(auth_method=jwt_bearer)), or when
+        C(async), when the controller's Python lacks C(requests) or C(simple-salesforce) (or C(PyJWT) for
+        O(auth_method=jwt_bearer)), or when
         the variable C(sfops_salesforce_in_process) is V(false).
 '''

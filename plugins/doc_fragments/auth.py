@@ -47,22 +47,6 @@ options:
       - Consumer secret, for O(auth_method=client_credentials), O(auth_method=password) and some refresh-token apps.
       - If not set, the value of the E(SF_CLIENT_SECRET) environment variable is used.
     type: str
-  login_username:
-    description:
-      - Username of the user to log in as, for O(auth_method=jwt_bearer) and O(auth_method=password). It is always the
-        login user, never a user the module manages (M(sfops.salesforce.sf_user) names that one O(sfops.salesforce.sf_user#module:username)).
-      - The old name C(username) is a deprecated alias (not in M(sfops.salesforce.sf_user)); it will be removed in 1.0.0.
-      - If not set, the value of the E(SF_USERNAME) environment variable is used.
-    type: str
-    aliases: [username]
-  login_password:
-    description:
-      - Password of O(login_username) (with the security token appended if the org requires it) for
-        O(auth_method=password).
-      - The old name C(password) is a deprecated alias (not in M(sfops.salesforce.sf_user)); it will be removed in 1.0.0.
-      - If not set, the value of the E(SF_PASSWORD) environment variable is used.
-    type: str
-    aliases: [password]
   private_key:
     description:
       - PEM text of the RSA private key for O(auth_method=jwt_bearer). Mutually exclusive in practice with
@@ -147,9 +131,32 @@ options:
     default: 8.0
 requirements:
   - requests
-  - PyJWT and cryptography (only for O(auth_method=jwt_bearer))
+  - simple-salesforce >= 1.12.7 (it brings PyJWT)
+  - cryptography (only for O(auth_method=jwt_bearer))
 notes:
   - Options can be set once for every module of the collection with
     C(module_defaults) and the action group C(group/sfops.salesforce.salesforce).
   - Secrets and tokens never appear in results, diffs or error messages.
+'''
+
+    # The login user's options with their deprecated aliases (every module but sf_user, which documents its own
+    # login_username/login_password without aliases: there username is the managed user).
+    LOGIN = r'''
+options:
+  login_username:
+    description:
+      - Username of the user to log in as, for O(auth_method=jwt_bearer) and O(auth_method=password). It is always the
+        login user, never a user the module manages (M(sfops.salesforce.sf_user) names that one O(sfops.salesforce.sf_user#module:username)).
+      - The old name C(username) is a deprecated alias (not in M(sfops.salesforce.sf_user)); it will be removed in 1.0.0.
+      - If not set, the value of the E(SF_USERNAME) environment variable is used.
+    type: str
+    aliases: [username]
+  login_password:
+    description:
+      - Password of O(login_username) (with the security token appended if the org requires it) for
+        O(auth_method=password).
+      - The old name C(password) is a deprecated alias (not in M(sfops.salesforce.sf_user)); it will be removed in 1.0.0.
+      - If not set, the value of the E(SF_PASSWORD) environment variable is used.
+    type: str
+    aliases: [password]
 '''

@@ -198,7 +198,8 @@ class ConnectedAppPolicy(Resource):
         return current, component
 
     # --- planning ---------------------------------------------------------------------------------------------
-    def plan(self, state):
+    def plan(self, current):
+        state = current
         plan = Plan(self)
         plan.extra['manual_steps'] = []
         self._check_permsets(plan, state)

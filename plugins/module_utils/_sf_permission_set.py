@@ -148,8 +148,8 @@ class PermissionSet(Resource):
                              hint='Manage the profile instead, or put the permissions in a separate permission set.')
         return state
 
-    def plan(self, state):
-        p = self.params
+    def plan(self, current):
+        p, state = self.params, current
         before = state.view()
         plan = Plan(self, after=before)
         plan.extra['implied_permissions'] = []

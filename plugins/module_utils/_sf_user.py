@@ -200,8 +200,8 @@ class User(Resource):
     def read(self):
         return read_state(self.client, self.params['username'], self.params['state'] == 'present')
 
-    def plan(self, st):
-        p = self.params
+    def plan(self, current):
+        p, st = self.params, current
         user, login = st['user'], st['login']
         current_psl = dict((r['PermissionSetLicenseId'], r['Id']) for r in st['psla'])
         before = user_view(user, login, current_psl, st['psls'])

@@ -1,15 +1,19 @@
 # Copyright (c) sfops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""REST transport: one ``requests.Session`` per module run, JSON in/out, bounded retries, typed errors.
+"""REST transport: simple-salesforce on one ``requests.Session`` per module run, bounded retries, typed errors.
 
 FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
 
-Why ``requests`` and not simple-salesforce: measured on this project, ``import simple_salesforce`` costs about 130 ms
-more than ``import requests`` on every module run (it pulls in zeep and lxml), its login helpers hard-code
-``*.salesforce.com`` hosts so they cannot reach a My Domain or custom login URL, and these modules need composite
-and sObject Collections anyway, which it only wraps thinly.  One keep-alive session makes the token request and
-the API calls share a TLS connection.
+What simple-salesforce carries: a ``simple_salesforce.Salesforce`` built on this client's session (``session_id`` +
+``instance_url``: it never logs in itself) sends SOQL (``query``/``query_more``), sObject create/update/delete and
+describe (``SFType``) and every other REST call under ``/services/data/vXX.X/`` (``restful``, composite and sObject
+Collections included); its typed exceptions become the collection's ``SalesforceError``.  What stays here, because
+simple-salesforce lacks it: the composite and sObject Collections bodies (batching into 25/5 and 200, per-row
+failures, paging inside composite answers), the retry policy (retry.py: simple-salesforce retries nothing but a
+re-login of its own flows), the login flows (auth.py: its helpers build ``https://{domain}.salesforce.com`` URLs, so
+they cannot reach a custom login URL) and the SOAP Metadata envelope (metadata.py: its ``mdapi`` parses the WSDL with
+zeep).  One keep-alive session makes the token request, the SOAP calls and the REST calls share a TLS connection.
 
 Request budget: reads are batched into child-relationship subqueries or one ``composite`` call, writes into sObject
 Collections calls of 200 rows.  ``api_requests`` and ``token_requests`` count what was sent (tests and the
@@ -31,6 +35,17 @@ except ImportError as exc:  # pragma: no cover - exercised by the sanity import 
     requests = None
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = exc
+
+try:
+    import simple_salesforce
+    from simple_salesforce.api import SFType
+    from simple_salesforce.util import call_salesforce
+    HAS_SIMPLE_SALESFORCE = True
+    SIMPLE_SALESFORCE_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised by the sanity import test
+    simple_salesforce = None
+    HAS_SIMPLE_SALESFORCE = False
+    SIMPLE_SALESFORCE_IMPORT_ERROR = exc
 
 from .auth import authenticate
 from .errors import InputError, SalesforceError
@@ -56,6 +71,12 @@ WRITE_PERMISSION = {
 GONE_ERROR_CODES = ('ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND')
 _TITLE = re.compile(r'<title>\s*([^<]{1,120}?)\s*</title>', re.IGNORECASE)
 _SOBJECT_POST = re.compile(r'/sobjects/(\w+)/?$')
+# simple-salesforce asks for pretty-printed JSON on every call (X-PrettyPrint: 1); the indentation only adds bytes to
+# parse (a describe is hundreds of kB).  A None header is dropped by requests when it merges the request's headers.
+PLAIN_JSON = {'X-PrettyPrint': None}
+# requests.exceptions.JSONDecodeError derives from the decoder requests uses (json's or simplejson's): a 2xx answer
+# whose body is not JSON; the other ValueErrors of requests (InvalidURL, ...) are transport errors.
+_NOT_JSON = (json.JSONDecodeError, requests.exceptions.JSONDecodeError) if requests else (json.JSONDecodeError,)
 
 
 def parse_errors(status, payload, text=''):
@@ -74,6 +95,22 @@ def parse_errors(status, payload, text=''):
             messages.append(msg)
         fields.extend(f for f in item.get('fields') or [] if f not in fields)
     return SalesforceError(status, code, '; '.join(messages) or code, fields)
+
+
+def from_simple_salesforce(exc):
+    """The collection's SalesforceError for an error simple-salesforce raised.
+
+    It raises one class per status (SalesforceMoreThanOneRecord 300, SalesforceMalformedRequest 400,
+    SalesforceExpiredSession 401, SalesforceRefusedRequest 403, SalesforceResourceNotFound 404, SalesforceGeneralError
+    for the rest) with the answer's decoded JSON, or its text, in ``content``: errorCode, message and fields come from
+    that body exactly as from any other answer, so the messages, hints and retry decisions stay the same.
+    """
+    content = exc.content
+    if isinstance(content, bytes):
+        content = content.decode('utf-8', 'replace')
+    if isinstance(content, str):
+        return parse_errors(exc.status, None, content)
+    return parse_errors(exc.status, content, json.dumps(content))
 
 
 def describe_body(text):
@@ -136,11 +173,15 @@ class SalesforceClient(object):
         # validate_certs=false in execution environments that export those variables.
         self.verify = verify
         self.http.verify = verify
+        self.timeout = params.get('timeout') or 30
+        # simple-salesforce sends on this session but passes neither verify nor timeout (its SFType calls take no
+        # requests arguments): the session fills them in for every call that leaves them unset.
+        self._session_request = self.http.request
+        self.http.request = self._request
         # SOAP Metadata API calls (module_utils/metadata.py) post on this session: give them the retry policy too.
         self._session_post = self.http.post
         self.http.post = self._post
         self.http.headers.update({'Accept': 'application/json', 'User-Agent': 'sfops.salesforce'})
-        self.timeout = params.get('timeout') or 30
         # retries/backoff come from the module params; sleep goes through self.sleep so tests can replace it.
         self.policy = RetryPolicy.from_params(params, sleep=self._sleep)
         self.session = None
@@ -150,10 +191,16 @@ class SalesforceClient(object):
         self.calls = []  # (method, resource) of every API request, for tests and the benchmark
         self._describes = {}
         self._version_checked = False
+        self._salesforce = None  # (session, the simple_salesforce.Salesforce on it): see _sf()
         self.sleep = time.sleep  # replaced by tests
 
     def _sleep(self, seconds):
         self.sleep(seconds)
+
+    def _request(self, method, url, **kwargs):
+        kwargs.setdefault('timeout', self.timeout)
+        kwargs.setdefault('verify', self.verify)
+        return self._session_request(method, url, **kwargs)
 
     # --- authentication ---------------------------------------------------------------------------------------
     def _post_token(self, url, form):
@@ -235,12 +282,38 @@ class SalesforceClient(object):
     def base(self):
         return '/services/data/v%s' % self.api_version
 
-    def _url(self, path):
-        if path.startswith('http://') or path.startswith('https://'):
-            return path
+    def _sf(self):
+        """The ``simple_salesforce.Salesforce`` of the current session, on this client's requests.Session.
+
+        Given ``session_id`` and ``instance_url`` it never logs in by itself (logins are auth.py's); it is built again
+        once ``relogin`` has replaced the session, so every request after a re-login carries the new session id.
+        """
+        session = self.login()
+        if self._salesforce is None or self._salesforce[0] is not session:
+            sf = simple_salesforce.Salesforce(instance_url=session.instance_url, session_id=session.access_token,
+                                              version=session.api_version, session=self.http, object_pairs_hook=None)
+            # simple-salesforce writes https://<host>/ before every path; the instance_url as given is the same URL for
+            # https:// and keeps a local http:// endpoint (allow_http) reachable.
+            sf.base_url = '%s%s/' % (session.instance_url, self.base)
+            self._salesforce = (session, sf)
+        return self._salesforce[1]
+
+    @staticmethod
+    def _sobject(sf, sobject):
+        """simple-salesforce's SFType of ``sobject``, on the base URL of ``sf``."""
+        handle = SFType(sobject, None, sf.sf_instance, sf_version=sf.sf_version, session=sf.session, salesforce=sf,
+                        object_pairs_hook=None)
+        handle.base_url = '%ssobjects/%s/' % (sf.base_url, sobject)
+        return handle
+
+    def _rest_path(self, path):
+        """``path`` relative to /services/data/vXX.X/, or None for a resource outside it or an absolute URL."""
+        if path.startswith(('http://', 'https://')):
+            return None
         if not path.startswith('/services/'):
-            path = '%s/%s' % (self.base, path.lstrip('/'))
-        return self.login().instance_url + path
+            return path.lstrip('/')
+        base = self.base + '/'
+        return path[len(base):] if path.startswith(base) else None
 
     # --- the one place that sends API requests; retry decisions come from retry.RetryPolicy ---------------------
     def request(self, method, path, params=None, body=None, idempotent=None, verify=None):
@@ -252,15 +325,20 @@ class SalesforceClient(object):
             "outcome unknown" rather than risk a duplicate.
         Retried per retry.py: 502/503/504, UNABLE_TO_LOCK_ROW and transport errors with backoff and jitter;
         one new login on INVALID_SESSION_ID when the auth method can log in again; REQUEST_LIMIT_EXCEEDED never.
+        Sent with simple-salesforce's ``restful`` (paths under /services/data/vXX.X/) or its ``call_salesforce``.
         """
         method = method.upper()
+        return self._call(method, path, functools.partial(self._rest, method, path, params, body), idempotent, verify)
+
+    def _call(self, method, path, call, idempotent=None, verify=None):
+        """Run ``call(sf)``, one API request through simple-salesforce, under the retry policy (see ``request``)."""
         if idempotent is None:
             idempotent = method in ('GET', 'HEAD')
         what = '%s %s' % (method, path.split('?')[0])
         # Log in first, outside this request's retries: the token request has its own (see _post_token), and a
         # login that fails must not be repeated once more for every retry of the request.
         self.login()
-        return self.policy.call(lambda: self._send(method, path, params, body, what), idempotent=idempotent,
+        return self.policy.call(lambda: self._send(method, path, what, call), idempotent=idempotent,
                                 verify=verify, relogin=self.relogin, what=what)
 
     def relogin(self):
@@ -272,17 +350,34 @@ class SalesforceClient(object):
         self.login()
         return True
 
-    def _send(self, method, path, params, body, what):
-        """One attempt: raises SalesforceError for every non-2xx answer and every transport failure."""
-        url = self._url(path)
-        headers = {'Authorization': 'Bearer %s' % self.session.access_token}
-        if body is not None:
-            headers['Content-Type'] = 'application/json'
+    def _rest(self, method, path, params, body, sf):
+        """A generic REST call: ``restful`` under /services/data/vXX.X/; ``call_salesforce`` for the few resources
+        outside it (the version list ``/services/data/``, ``/services/oauth2/userinfo``), which restful cannot name."""
+        data = json.dumps(body) if body is not None else None
+        rest_path = self._rest_path(path)
+        if rest_path is not None:
+            return sf.restful(rest_path, params=params, method=method, data=data, headers=PLAIN_JSON)
+        url = path if path.startswith(('http://', 'https://')) else self.session.instance_url + path
+        resp = call_salesforce(url, method, self.http, dict(sf.headers, **PLAIN_JSON), params=params, data=data)
+        return resp.json() if resp.status_code != 204 and resp.content else None
+
+    def _send_rest(self, method, path, params, body, what):
+        return self._send(method, path, what, functools.partial(self._rest, method, path, params, body))
+
+    def _send(self, method, path, what, call):
+        """One attempt: ``call(sf)`` on the session's simple_salesforce.Salesforce.  Raises SalesforceError for every
+        non-2xx answer and every transport failure."""
         self.api_requests += 1
         self.calls.append((method, path.split('?')[0]))
         try:
-            resp = self.http.request(method, url, params=params, data=json.dumps(body) if body is not None else None,
-                                     headers=headers, timeout=self.timeout, verify=self.verify)
+            result = call(self._sf())
+        except _NOT_JSON as exc:  # before RequestException: requests' JSONDecodeError is one
+            raise SalesforceError(None, 'INVALID_RESPONSE', '%s returned a body that is not JSON.' % what) from exc
+        except simple_salesforce.SalesforceError as exc:
+            error = from_simple_salesforce(exc)
+            if exc.status == 404 and error.error_code == 'NOT_FOUND' and not self._version_checked:
+                raise (self._unsupported_version() or error) from exc
+            raise error from exc
         except requests.exceptions.RequestException as exc:
             # The message is built from the exception class only: its text may hold URLs and is never needed.
             error = SalesforceError(None, 'CONNECTION_ERROR', '%s failed: %s.' % (what, transport_error_message(exc)))
@@ -290,22 +385,8 @@ class SalesforceClient(object):
             raise error from exc
         except OSError as exc:
             raise self._local_error(exc) from exc
-        if resp.status_code < 300:
-            self._version_checked = True  # the org answered at this api_version
-            if resp.status_code == 204 or not resp.content:
-                return None
-            try:
-                return resp.json()
-            except ValueError:
-                raise SalesforceError(resp.status_code, 'INVALID_RESPONSE', '%s returned a body that is not JSON.' % what)
-        try:
-            payload = resp.json()
-        except ValueError:
-            payload = None
-        error = parse_errors(resp.status_code, payload, resp.text)
-        if resp.status_code == 404 and error.error_code == 'NOT_FOUND' and not self._version_checked:
-            raise self._unsupported_version() or error
-        raise error
+        self._version_checked = True  # the org answered at this api_version
+        return result
 
     def _unsupported_version(self):
         """After a 404: an InputError when the org does not offer api_version at all (GET /services/data/ needs no
@@ -326,19 +407,28 @@ class SalesforceClient(object):
         return self.request('GET', path, params=params)
 
     def query(self, soql):
-        """All records of ``soql`` (follows nextRecordsUrl)."""
-        page = self.request('GET', 'query', params={'q': soql})
+        """All records of ``soql``: simple-salesforce's ``query``, then ``query_more`` per further page.  Not
+        ``query_all``: each page is one request under the retry policy, so a failed page is sent again alone."""
+        page = self._call('GET', 'query', lambda sf: sf.query(soql, headers=PLAIN_JSON))
         records = list(page.get('records') or [])
         while not page.get('done', True) and page.get('nextRecordsUrl'):
-            page = self.request('GET', page['nextRecordsUrl'])
+            page = self._next_page(page['nextRecordsUrl'])
             records.extend(page.get('records') or [])
         return records
+
+    def _next_page(self, next_records_url):
+        """The page at ``nextRecordsUrl`` (of a query or a composite query subrequest) through ``query_more``, given
+        its cursor: from a URL, query_more would build an https://<host> URL instead of using the base URL."""
+        cursor = next_records_url.rstrip('/').rsplit('/', 1)[-1]
+        deleted = '/queryAll/' in next_records_url
+        return self._call('GET', next_records_url, lambda sf: sf.query_more(cursor, include_deleted=deleted, headers=PLAIN_JSON))
 
     def describe(self, sobject):
         """Full describe of ``sobject`` (cached for the run)."""
         key = sobject.lower()
         if key not in self._describes:
-            self._describes[key] = self.request('GET', 'sobjects/%s/describe' % sobject)
+            self._describes[key] = self._call('GET', 'sobjects/%s/describe' % sobject,
+                                              lambda sf: self._sobject(sf, sobject).describe(headers=PLAIN_JSON))
         return self._describes[key]
 
     def cached_describe(self, sobject):
@@ -348,7 +438,7 @@ class SalesforceClient(object):
         self._describes[sobject.lower()] = describe
 
     def limits(self):
-        return self.request('GET', 'limits')
+        return self._call('GET', 'limits', lambda sf: sf.limits(headers=PLAIN_JSON))
 
     def create(self, sobject, fields):
         verify = None
@@ -356,7 +446,8 @@ class SalesforceClient(object):
             def verify():
                 found = self._verify_created([dict(fields, attributes={'type': sobject})])
                 return {'id': found[0]['id']} if found else None
-        return self.request('POST', 'sobjects/%s' % sobject, body=fields, verify=verify)['id']
+        return self._call('POST', 'sobjects/%s' % sobject, lambda sf: self._sobject(sf, sobject).create(fields, headers=PLAIN_JSON),
+                          verify=verify)['id']
 
     def _verify_created(self, records):
         """After a create whose answer was lost: SaveResults when every row now exists, None when none does.
@@ -380,7 +471,8 @@ class SalesforceClient(object):
                               % (len([i for i in ids if i]), len(ids)))
 
     def update(self, sobject, record_id, fields):
-        self.request('PATCH', 'sobjects/%s/%s' % (sobject, record_id), body=fields)
+        self._call('PATCH', 'sobjects/%s/%s' % (sobject, record_id),
+                   lambda sf: self._sobject(sf, sobject).update(record_id, fields, headers=PLAIN_JSON))
 
     def delete(self, sobject, record_id):
         path = 'sobjects/%s/%s' % (sobject, record_id)
@@ -390,7 +482,7 @@ class SalesforceClient(object):
         def send():
             attempts.append(1)
             try:
-                return self._send('DELETE', path, None, None, what)
+                return self._send('DELETE', path, what, lambda sf: self._sobject(sf, sobject).delete(record_id, headers=PLAIN_JSON))
             except SalesforceError as err:
                 # Sent again after a lost answer: the record being gone means the first attempt deleted it.
                 if len(attempts) > 1 and err.error_code in GONE_ERROR_CODES:
@@ -484,7 +576,7 @@ class SalesforceClient(object):
                     records = list(body['records'])
                     page = body
                     while not page.get('done', True) and page.get('nextRecordsUrl'):
-                        page = self.request('GET', page['nextRecordsUrl'])
+                        page = self._next_page(page['nextRecordsUrl'])
                         records.extend(page.get('records') or [])
                     body = dict(body, records=records, done=True)
                 results[ref] = body
@@ -539,7 +631,7 @@ class SalesforceClient(object):
 
         def send():
             attempts.append(1)
-            results = self._send(method, 'composite/sobjects', params, body, what)
+            results = self._send_rest(method, 'composite/sobjects', params, body, what)
             check(results, len(attempts) > 1)
             return results
 
@@ -585,6 +677,6 @@ class SalesforceClient(object):
         attempts.append(1)
         retry = len(attempts) > 1
         flag = 'false' if retry or not all_or_none else 'true'
-        results = self._send('DELETE', 'composite/sobjects', {'ids': ','.join(chunk), 'allOrNone': flag}, None, 'DELETE composite/sobjects')
+        results = self._send_rest('DELETE', 'composite/sobjects', {'ids': ','.join(chunk), 'allOrNone': flag}, None, 'DELETE composite/sobjects')
         self._check_rows(results, chunk, what='delete', gone_ok=retry)
         return results

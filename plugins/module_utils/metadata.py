@@ -5,9 +5,10 @@
 
 FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
 
-Why no zeep: parsing the Metadata WSDL costs seconds per module run and pulls in lxml, while two operations on one
-type need ~100 lines of envelope building.  Envelopes are built from fixed templates; every value that comes from
-the task or the org is XML-escaped (names) or serialised by ElementTree (the component read back), never pasted raw.
+Why not simple-salesforce's ``mdapi`` (the client's REST transport): it parses the Metadata WSDL with zeep, which
+costs seconds per run, while two operations on one type need ~100 lines of envelope building.  Envelopes are built
+from fixed templates; every value that comes from the task or the org is XML-escaped (names) or serialised by
+ElementTree (the component read back), never pasted raw.
 
 Never log or return an envelope: the request holds the session id in SessionHeader, and the ConnectedApp read back
 may hold ``oauthConfig/consumerSecret``.  ``secret_values`` lists what the caller must add to ``no_log_values``.

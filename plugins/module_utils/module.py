@@ -25,7 +25,8 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from .auth import AUTH_ARGSPEC, validate
-from .client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, SalesforceClient
+from .client import (HAS_REQUESTS, HAS_SIMPLE_SALESFORCE, REQUESTS_IMPORT_ERROR, SIMPLE_SALESFORCE_IMPORT_ERROR,
+                     SalesforceClient)
 from .errors import SalesforceError, hint_for, scrub
 
 try:
@@ -83,6 +84,9 @@ class ModuleSpec(object):
         """(message, traceback) of a library this task needs and the running Python lacks, or None."""
         if not HAS_REQUESTS:
             return missing_required_lib('requests'), str(REQUESTS_IMPORT_ERROR)
+        if not HAS_SIMPLE_SALESFORCE:
+            # The REST transport (client.py); a controller without it runs the task as a module process instead.
+            return missing_required_lib('simple-salesforce'), str(SIMPLE_SALESFORCE_IMPORT_ERROR)
         if params.get('auth_method') == 'jwt_bearer' and not HAS_JWT:
             # Only jwt_bearer signs anything; other flows must not need PyJWT/cryptography.
             return missing_required_lib('PyJWT and cryptography', reason='for auth_method=jwt_bearer'), JWT_IMPORT_ERROR

@@ -15,8 +15,8 @@ description:
     Permission set access is C(SetupEntityAccess) rows (created and deleted; Salesforce has no update for them).
   - If the app is used in the org but not installed, or Salesforce refuses the change, the module fails with the
     manual step to take in Setup (see RV(manual_steps)). In check mode, and with O(require_installed=false), the step
-    is reported (and warned about) and the task does not fail. A manual step is never reported as C(changed): that
-    flag says what this module writes, or would write in check mode.
+    is reported (and warned about) and the task does not fail. A manual step is never reported as C(changed), since
+    that flag says what this module writes, or would write in check mode.
   - On a converged org a run costs one token request and one or two API requests (a composite read, plus a
     Metadata API read when O(ip_relaxation) or O(refresh_token_policy) is set).
 author:
@@ -97,6 +97,7 @@ seealso:
     link: https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_connectedapp.htm
 extends_documentation_fragment:
   - sfops.salesforce.auth
+  - sfops.salesforce.auth.login
   - sfops.salesforce.attributes
   - sfops.salesforce.attributes.action_group
   - sfops.salesforce.attributes.action

@@ -22,6 +22,7 @@ seealso:
   - module: sfops.salesforce.sf_org_info
 extends_documentation_fragment:
   - sfops.salesforce.auth
+  - sfops.salesforce.auth.login
   - sfops.salesforce.attributes.info_module
   - sfops.salesforce.attributes.action_group
   - sfops.salesforce.attributes.action

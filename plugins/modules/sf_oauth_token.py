@@ -68,6 +68,7 @@ seealso:
     link: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm&type=5
 extends_documentation_fragment:
   - sfops.salesforce.auth
+  - sfops.salesforce.auth.login
   - sfops.salesforce.attributes
   - sfops.salesforce.attributes.action_group
   - sfops.salesforce.attributes.action

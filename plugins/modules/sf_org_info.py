@@ -117,6 +117,7 @@ seealso:
   - module: sfops.salesforce.sf_object_permission
 extends_documentation_fragment:
   - sfops.salesforce.auth
+  - sfops.salesforce.auth.login
   - sfops.salesforce.attributes.info_module
   - sfops.salesforce.attributes.action_group
   - sfops.salesforce.attributes.action

@@ -52,8 +52,8 @@ options:
   purge_system_permissions:
     description:
       - Turn off every system permission that is not in O(system_permissions) (or implied by them).
-      - Acts only when O(system_permissions) is given. Omitted, nothing is turned off; V([]) turns off all of them
-        (except the read-only ones Salesforce derives).
+      - Acts only when O(system_permissions) is given. With it omitted nothing is turned off; V([]) turns off all of
+        them (except the read-only ones Salesforce derives).
     type: bool
     default: false
   assignees:
@@ -100,6 +100,7 @@ seealso:
     link: https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_permissionset.htm
 extends_documentation_fragment:
   - sfops.salesforce.auth
+  - sfops.salesforce.auth.login
   - sfops.salesforce.attributes
   - sfops.salesforce.attributes.action_group
   - sfops.salesforce.attributes.action

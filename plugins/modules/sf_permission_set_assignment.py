@@ -68,6 +68,7 @@ seealso:
     link: https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_permissionsetassignment.htm
 extends_documentation_fragment:
   - sfops.salesforce.auth
+  - sfops.salesforce.auth.login
   - sfops.salesforce.attributes
   - sfops.salesforce.attributes.action_group
   - sfops.salesforce.attributes.action

@@ -32,20 +32,18 @@ options:
   login_username:
     description:
       - The user to authenticate as for O(auth_method=jwt_bearer) and O(auth_method=password), as in every module of the
-        collection. Unlike the other modules, M(sfops.salesforce.sf_user) takes no alias C(username) for it, since here
-        O(username) is the managed user.
+        collection. Unlike the other modules, M(sfops.salesforce.sf_user) takes no alias C(username) for it, because
+        here O(username) is the managed user.
       - Not needed with O(auth_method=access_token) (for example after M(sfops.salesforce.sf_login)),
         V(client_credentials) or V(refresh_token).
       - If not set, the value of the E(SF_USERNAME) environment variable is used.
     type: str
-    aliases: []
   login_password:
     description:
       - Password of O(login_username) for O(auth_method=password). No alias C(password) here, so it is never mistaken
         for the managed user's password (see O(reset_password)).
       - If not set, the value of the E(SF_PASSWORD) environment variable is used.
     type: str
-    aliases: []
   email:
     description:
       - E-mail address. Required to create the user.

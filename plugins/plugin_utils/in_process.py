@@ -7,15 +7,15 @@ FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
 
 Why: every sfops task talks HTTPS to Salesforce and nothing else, and its inventory host is an org reached with
 ``ansible_connection: local``.  Run as a module, each task costs a new Python process that unpacks AnsiballZ and
-imports ansible.module_utils.basic, requests and PyJWT again: about 0.4-0.7 CPU-seconds per task per org, which is
-what bounded a 100-org drift check (bench/results.md).  Inside the action plugin the same code
+imports ansible.module_utils.basic, requests, simple-salesforce and PyJWT again: about 0.4-0.7 CPU-seconds per task
+per org, which is what bounded a 100-org drift check (bench/results.md).  Inside the action plugin the same code
 (``ModuleSpec.run``) runs in the forked worker, which inherits those imports from the controller process (the
 strategy loads the action plugin class there before it forks).
 
 It falls back to the module process, unchanged, whenever running in the worker could differ from what the
 module would do: a connection other than ``local`` (the module must run where the connection leads), ``become``,
-a task ``environment`` (the module's environment), ``async``, a controller Python without requests (or PyJWT for
-jwt_bearer), or ``sfops_salesforce_in_process: false``.
+a task ``environment`` (the module's environment), ``async``, a controller Python without requests or
+simple-salesforce (or PyJWT for jwt_bearer: ``ModuleSpec.missing_library``), or ``sfops_salesforce_in_process: false``.
 """
 
 from ansible.errors import AnsibleActionFail

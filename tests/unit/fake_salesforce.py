@@ -35,15 +35,17 @@ TOKEN = '00DFAKE!SECRET-ACCESS-TOKEN-VALUE'
 
 
 class Resp(object):
-    def __init__(self, status, body=None):
+    """What the client reads of a requests.Response (simple-salesforce also reads ``url`` and ``headers``)."""
+
+    def __init__(self, status, body=None, url='https://fake.my.salesforce.com/'):
         self.status_code = status
         self.content = b'' if body is None else json.dumps(body).encode()
         self.text = self.content.decode()
+        self.url = url
+        self.headers = {'Content-Type': 'application/json;charset=UTF-8'} if self.content else {}
 
-    def json(self):
-        if not self.content:
-            raise ValueError('no body')
-        return json.loads(self.content)
+    def json(self, **kwargs):
+        return json.loads(self.text, **kwargs)  # an empty body raises json.JSONDecodeError, as requests' own does
 
 
 class ApiError(Exception):
@@ -251,7 +253,8 @@ class FakeOrg(object):
                 return Resp(400, self.token_error)
             return Resp(200, {'access_token': TOKEN, 'instance_url': 'https://fake.my.salesforce.com', 'token_type': 'Bearer',
                               'id': 'https://login.salesforce.com/id/%s/%s' % (self.org_id, self.admin)})
-        rel = re.sub(r'^/services/data/v[\d.]+/?', '', path)
+        # Salesforce takes a resource with or without a trailing slash (simple-salesforce sends query/, limits/).
+        rel = re.sub(r'^/services/data/v[\d.]+/?', '', path).rstrip('/')
         self.calls.append((method, rel, self._composite_writes(rel, body)))
         for index, (pred, status, fbody) in enumerate(self.faults):
             if pred(method, rel):

@@ -60,6 +60,11 @@ def test_a_controller_without_requests_falls_back_to_the_module(monkeypatch):
     assert 'requests' in action().module_process_reason({})
 
 
+def test_a_controller_without_simple_salesforce_falls_back_to_the_module(monkeypatch):
+    monkeypatch.setattr(module_utils_module, 'HAS_SIMPLE_SALESFORCE', False)
+    assert 'simple-salesforce' in action().module_process_reason({})
+
+
 def test_jwt_bearer_without_pyjwt_falls_back_but_other_flows_do_not(monkeypatch):
     monkeypatch.setattr(module_utils_module, 'HAS_JWT', False)
     assert 'PyJWT' in action(args={'auth_method': 'jwt_bearer'}).module_process_reason({})

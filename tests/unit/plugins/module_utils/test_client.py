@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 import json
+import re
 
 import pytest
 import requests
@@ -71,10 +72,127 @@ def test_verify_maps_validate_certs_and_ca_path():
     assert SalesforceClient(PARAMS).verify is True
 
 
-def test_verify_passed_on_every_call_so_env_bundles_cannot_override_it():
-    client, script = make([Resp(200, {})], ca_path='/ca.pem')
-    client.get('x')
-    assert script.verify == ['/ca.pem', '/ca.pem']  # token request and API request
+class Wire(object):
+    """requests' transport adapter replaced: what reaches the connection (after requests merged the session, the
+    environment and the call's own settings), answered per resource."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        self.sent.append({'method': request.method, 'url': request.url, 'verify': verify, 'timeout': timeout,
+                          'headers': dict(request.headers)})
+        path = request.path_url.split('?')[0]
+        if path.endswith('/oauth2/token'):
+            return self.answer(request, 200, TOKEN)
+        if request.method in ('PATCH', 'DELETE') and '/sobjects/' in path and '/composite/' not in path:
+            return self.answer(request, 204)
+        if request.method == 'POST' and re.search(r'/sobjects/\w+/?$', path):
+            return self.answer(request, 201, {'id': '001new', 'success': True, 'errors': []})
+        if path.endswith('/composite/sobjects'):
+            return self.answer(request, 200, [{'id': r['Id'], 'success': True, 'errors': []} for r in json.loads(request.body)['records']])
+        if path.endswith('/composite'):
+            subs = json.loads(request.body)['compositeRequest']
+            return self.answer(request, 200, {'compositeResponse': [{'referenceId': sub['referenceId'], 'httpStatusCode': 200, 'body': {}}
+                                                                    for sub in subs]})
+        if '/query' in path:
+            return self.answer(request, 200, {'totalSize': 0, 'done': True, 'records': []})
+        return self.answer(request, 200, {'ok': 1})
+
+    @staticmethod
+    def answer(request, status, body=None):
+        resp = requests.Response()
+        resp.status_code, resp.url, resp.request = status, request.url, request
+        resp._content = b'' if body is None else json.dumps(body).encode()  # pylint: disable=protected-access
+        resp.headers['Content-Type'] = 'application/json;charset=UTF-8'
+        return resp
+
+
+def every_kind_of_call(client):
+    client.query('SELECT Id FROM PermissionSet')
+    client.describe('Account')
+    client.create('Account', {'Name': 'A'})
+    client.update('Account', '001x', {'Name': 'B'})
+    client.delete('Account', '001x')
+    client.get('limits')
+    client.get('/services/oauth2/userinfo')
+    client.composite([client.sub_query('q', 'SELECT Id FROM User')])
+    client.collections_update([{'attributes': {'type': 'User'}, 'Id': '005x', 'IsActive': True}])
+
+
+@pytest.mark.parametrize('options, verify', [(dict(ca_path='/ca.pem'), '/ca.pem'), (dict(validate_certs=False, ca_path='/ca.pem'), False)])
+def test_ca_path_and_timeout_reach_every_connection_whatever_the_environment_says(monkeypatch, options, verify):
+    """REQUESTS_CA_BUNDLE overrides a Session's verify when a call leaves verify unset (psf/requests#3829), and
+    simple-salesforce leaves it unset on every call: the client's session fills in verify and timeout."""
+    wire = Wire()
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, 'send', wire.send)
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/env/bundle.pem')
+    monkeypatch.setenv('CURL_CA_BUNDLE', '/env/curl.pem')
+    client = SalesforceClient(dict(PARAMS, **options))
+    every_kind_of_call(client)
+    assert len(wire.sent) == 10 and client.api_requests == 9 and client.token_requests == 1
+    assert [(s['verify'], s['timeout']) for s in wire.sent] == [(verify, 5)] * 10
+    # simple-salesforce asks for pretty-printed JSON by default: only bytes to parse, so the header is dropped.
+    assert not any('X-PrettyPrint' in s['headers'] for s in wire.sent)
+    assert all(s['headers']['Authorization'] == 'Bearer TOKEN-1' for s in wire.sent[1:])
+
+
+def test_an_http_instance_url_is_kept_for_every_call(monkeypatch):
+    """simple-salesforce writes https:// before the host; allow_http's local endpoints must still be reached."""
+    wire = Wire()
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, 'send', wire.send)
+    client = SalesforceClient(dict(PARAMS, auth_method='access_token', access_token='GIVEN', instance_url='http://127.0.0.1:8080',
+                                   allow_http=True))
+    every_kind_of_call(client)
+    client.composite([{'method': 'GET', 'url': '/x', 'referenceId': 'r'}], allow_errors=True)
+    urls = [s['url'] for s in wire.sent]
+    assert len(urls) == 10 and all(u.startswith('http://127.0.0.1:8080/services/') for u in urls), urls
+    assert urls[1] == 'http://127.0.0.1:8080/services/data/v67.0/sobjects/Account/describe'
+
+
+@pytest.mark.parametrize('status, code, raised', [
+    (300, 'MULTIPLE_CHOICES', 'SalesforceMoreThanOneRecord'),
+    (400, 'INVALID_FIELD', 'SalesforceMalformedRequest'),
+    (401, 'INVALID_AUTH_HEADER', 'SalesforceExpiredSession'),
+    (403, 'INSUFFICIENT_ACCESS', 'SalesforceRefusedRequest'),
+    (404, 'NOT_FOUND', 'SalesforceResourceNotFound'),
+    (500, 'UNKNOWN_EXCEPTION', 'SalesforceGeneralError'),
+])
+@pytest.mark.parametrize('call', ['query', 'describe', 'create', 'update', 'delete', 'get', 'composite', 'userinfo'])
+def test_typed_errors_of_simple_salesforce_keep_status_code_message_and_fields(status, code, raised, call):
+    answer = Resp(status, [{'errorCode': code, 'message': 'No such column Foo', 'fields': ['Foo']}])
+    # A 404 before any answer makes the client ask whether the org offers api_version at all: it does.
+    client, script = make([answer, Resp(200, [{'version': '66.0'}, {'version': '67.0'}])], retries=0)
+    calls = {'query': lambda: client.query('SELECT Foo FROM Account'), 'describe': lambda: client.describe('Account'),
+             'create': lambda: client.create('Account', {'Name': 'A'}), 'update': lambda: client.update('Account', '001x', {'Foo': 1}),
+             'delete': lambda: client.delete('Account', '001x'), 'get': lambda: client.get('sobjects/Account/001x'),
+             'composite': lambda: client.collections_create([{'attributes': {'type': 'Account'}, 'Name': 'A'}]),
+             'userinfo': lambda: client.get('/services/oauth2/userinfo')}
+    with pytest.raises(SalesforceError) as exc:
+        calls[call]()
+    assert (exc.value.status, exc.value.error_code, exc.value.message, exc.value.fields) == (status, code, 'No such column Foo', ['Foo'])
+    assert type(exc.value.__cause__).__name__ == raised
+    assert client.api_requests == 1
+
+
+def test_an_html_error_page_is_described_not_dumped():
+    page = Resp(500)
+    page.text = '<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>...</body></html>'
+    client = make([page], retries=0)[0]
+    client._version_checked = True
+    with pytest.raises(SalesforceError) as exc:
+        client.describe('Account')
+    assert (exc.value.status, exc.value.error_code) == (500, 'HTTP_500')
+    assert exc.value.message == 'HTTP 500 (HTML page "Service Unavailable")'
+
+
+def test_a_2xx_answer_that_is_not_json_is_an_invalid_response():
+    page = Resp(200)
+    page.text = 'OK'
+    client = make([page])[0]
+    with pytest.raises(SalesforceError) as exc:
+        client.get('limits')
+    assert exc.value.error_code == 'INVALID_RESPONSE' and exc.value.message == 'GET limits returned a body that is not JSON.'
 
 
 def test_token_registered_and_sent_as_bearer():
@@ -120,6 +238,19 @@ def test_retry_policy(answers, method, idempotent, expect_calls, ok):
     assert len(script.sent) == expect_calls
     assert len(sleeps) == expect_calls - 1
     assert all(0 <= s <= retry.DEFAULT_MAX_DELAY for s in sleeps)
+
+
+@pytest.mark.parametrize('call, answer', [
+    (lambda c: c.update('Account', '001x', {'Name': 'B'}), Resp(204)),                                 # SFType
+    (lambda c: c.query('SELECT Id FROM User'), Resp(200, {'done': True, 'records': []})),             # query
+    (lambda c: c.collections_delete(['001x']), Resp(200, [{'id': '001x', 'success': True, 'errors': []}])),  # restful
+])
+def test_after_a_relogin_simple_salesforce_sends_the_new_session_id(call, answer):
+    tokens = [TOKEN, dict(TOKEN, access_token='TOKEN-2')]
+    client, script = make([err(401, 'INVALID_SESSION_ID'), answer], tokens=tokens)
+    call(client)
+    assert [sent[4]['Authorization'] for sent in script.sent] == ['Bearer TOKEN-1', 'Bearer TOKEN-2']
+    assert script.token_posts == 2 and client.policy.log[0][0] == retry.RELOGIN
 
 
 def test_one_relogin_on_invalid_session():

@@ -420,8 +420,10 @@ class HtmlResp(object):
         self.status_code = status
         self.text = text
         self.content = text.encode()
+        self.url = 'https://i.example/'
+        self.headers = {'Content-Type': 'text/html'}
 
-    def json(self):
+    def json(self, **kwargs):
         raise ValueError('not JSON')
 
 
@@ -516,7 +518,7 @@ def test_lost_create_answer_found_by_natural_key_is_not_sent_again():
     client, dummy = client_with(http)
     assert client.collections_create(rows) == ['0Pa000000000001AAA']
     sent = [(s[0], s[1].split('?')[0]) for s in http.sent]
-    assert sent == [('POST', '/services/data/v67.0/composite/sobjects'), ('GET', '/services/data/v67.0/query')]
+    assert sent == [('POST', '/services/data/v67.0/composite/sobjects'), ('GET', '/services/data/v67.0/query/')]
 
 
 def test_delete_sent_again_after_a_lost_answer_accepts_rows_already_gone():

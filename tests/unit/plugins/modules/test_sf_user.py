@@ -40,9 +40,11 @@ class Resp(object):
         self.status_code = status
         self.text = text if text is not None else (json.dumps(body) if body is not None else '')
         self.content = self.text.encode()
+        self.url = AUTH['instance_url']  # simple-salesforce names it in its exceptions
+        self.headers = {}
 
-    def json(self):
-        return json.loads(self.text)
+    def json(self, **kwargs):
+        return json.loads(self.text, **kwargs)
 
 
 def _value(text):

@@ -57,11 +57,11 @@ class Task(object):
         raise RuntimeError('failed')
 
 
-ROWS = [row('0Ci1', 'iu@x', 'DT-IU'), row('0Ci2', 'jane@x', 'DT-JANE'), row('0Ci3', 'Joe@X', 'DT-JOE')]
+ROWS = (row('0Ci1', 'iu@x', 'DT-IU'), row('0Ci2', 'jane@x', 'DT-JANE'), row('0Ci3', 'Joe@X', 'DT-JOE'))
 
 
-def run(params, rows=ROWS, check_mode=False, client=None):
-    client = client or Client(rows)
+def run(params, check_mode=False, client=None):
+    client = client or Client(ROWS)
     task = Task(params, client, check_mode)
     return OauthTokens(task).run(), task, client
 

@@ -44,6 +44,9 @@ DANGEROUS_PERMISSIONS = ('ModifyAllData', 'CustomizeApplication', 'AuthorApex', 
 # module's API-only profile).
 NOT_API_ONLY_PROFILE = 'Minimum Access - Salesforce'
 
+# How the report names each kind of app sf_connected_app_policy returns (connected_app.kind).
+APP_KINDS = {'connected_app': 'a connected app', 'external_client_app': 'an External Client App'}
+
 MFA_WARNING = ('View All Data is granted to a user who is not API-only: Salesforce enforces phishing-resistant MFA on '
                'such users (integration_user_api_only: true avoids it)')
 
@@ -64,6 +67,11 @@ def _step_diff(result):
 def _app_installed(app_result):
     """sf_connected_app_policy: whether the app is installed (its policy can only be managed once it is)."""
     return app_result['connected_app']['installed']
+
+
+def _app_kind(app_result):
+    """sf_connected_app_policy: connected_app, external_client_app, or none (not installed)."""
+    return app_result['connected_app']['kind']
 
 
 def _app_manual_steps(app_result):
@@ -434,6 +442,16 @@ def integration_user_offboarding(org_info, desired, identity):
     }
 
 
+def _app_status(name, kind, installed, app_steps):
+    """One sentence for the report: which kind the app is, and whether anything about it is left to click."""
+    if not installed:
+        return ('%s is not installed in this org (as a connected app or as an External Client App): see the manual '
+                'steps.' % name)
+    if app_steps:
+        return '%s is %s: its policy needs the manual steps.' % (name, APP_KINDS[kind])
+    return '%s is %s: its policy and access are set through the API, nothing is left to click.' % (name, APP_KINDS[kind])
+
+
 def integration_user_report(results, desired, identity, exposure=None, offboarding=None):
     """``integration_user_report`` of one org: what changed and what a person still has to do, in order."""
     if desired['state'] == 'absent':
@@ -445,6 +463,8 @@ def integration_user_report(results, desired, identity, exposure=None, offboardi
     changed_steps = [step for step in STEPS
                      if (step not in ('connected_app', 'oauth_tokens') or manage_app) and _step_changed(results[step])]
     installed = _app_installed(app_result) if manage_app else True
+    kind = _app_kind(app_result) if manage_app else ''
+    app_steps = _app_manual_steps(app_result) if manage_app and installed else []
     username, app_name = identity['username'], app['name']
     new_user = not identity['user_existed']
 
@@ -459,17 +479,21 @@ def integration_user_report(results, desired, identity, exposure=None, offboardi
             manual_steps.append('In a private browser window, log in as %s and do the %s OAuth handshake (connect '
                                 'Salesforce from %s).' % (username, app_name, app_name))
         if not installed:
-            manual_steps.append('Install the connected app %s (Setup > Connected Apps OAuth Usage > Install).' % app_name)
+            manual_steps.append('Install the connected app %s (Setup > Connected Apps OAuth Usage > Install), or the '
+                                "vendor's package if %s ships as an External Client App." % (app_name, app_name))
             manual_steps.append('Run this job again to harden %s (admin-approved users, the permission set).' % app_name)
         else:
-            manual_steps.extend(_app_manual_steps(app_result))
+            manual_steps.extend(app_steps)
 
     report = _report_head(desired, identity, app_name if manage_app else '', installed, changed_steps, results)
+    report.update(connected_app_kind=kind,
+                  connected_app_status=_app_status(app_name, kind, installed, app_steps) if manage_app else '')
     report.update(manual_steps=manual_steps, warnings=list(desired['warnings']), exposure=_exposure_facts(exposure))
     return report
 
 
 def _report_head(desired, identity, app_name, installed, changed_steps, results):
+    """The keys every report starts with; the app's kind and status follow (a setup run's, or empty)."""
     return {
         'org': desired['org'],
         'org_id': identity['org_id'],
@@ -479,6 +503,9 @@ def _report_head(desired, identity, app_name, installed, changed_steps, results)
         'permission_set': desired['permission_set']['name'],
         'connected_app': app_name,
         'connected_app_installed': installed,
+        # connected_app, external_client_app or none; empty when the role does not manage the app (or offboards).
+        'connected_app_kind': '',
+        'connected_app_status': '',
         'changed': len(changed_steps) > 0,
         'changed_steps': changed_steps,
         # Only the steps that changed, with the module's own before/after (never a secret: the modules build

@@ -1,11 +1,15 @@
 # Copyright (c) sfops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""sf_connected_app_policy: a connected app's OAuth policy and permission-set access (the module's code, on the pipeline).
+"""sf_connected_app_policy: the OAuth policy and permission-set access of a connected app or of an External Client App
+(the module's code, on the pipeline).
 
 FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
 
-Channels (docs/connected-apps.md has the sources):
+The kind of app is found by name: a ``ConnectedApplication`` row (the composite read every run makes) is a connected
+app; otherwise one ``listMetadata`` tells whether it is an External Client App (``ExternalClientAppPolicy`` below).
+
+Connected-app channels (docs/connected-apps.md has the sources):
 - ``ConnectedApplication`` (REST, read-only) says whether the app is installed and shows
   ``OptionsAllowAdminApprovedUsersOnly``; it confirms the permitted-users policy after a write.
 - ``OauthToken`` shows usage of an app that is not installed (the "Connected Apps OAuth Usage" page).
@@ -18,7 +22,7 @@ import re
 
 from .client import soql_in, soql_quote
 from .errors import InputError, SalesforceError
-from .metadata import MetadataClient, child_text, q, set_child
+from .metadata import MetadataClient, child_text, q, remove_child, set_child
 from .planning import did_you_mean
 from ._pipeline import Plan, Resource
 
@@ -39,6 +43,28 @@ SETUP_POLICY = ('In Setup, open Apps > Connected Apps > Manage Connected Apps, c
 SETUP_FIRST_USE = ('"{name}" is neither installed nor used in this org: install it from its vendor package, or let its '
                    'integration user authorise it once and then install it from Apps > Connected Apps > Connected Apps OAuth '
                    'Usage; then re-run this task.')
+
+
+# --- External Client Apps ------------------------------------------------------------------------------------------
+# Types, elements and enum spellings: Metadata API Developer Guide "ExternalClientApplication" and
+# "ExtlClntAppOauthConfigurablePolicies" (API 59.0+; "Special Access Rules" name the permission); the evidence, and
+# why commaSeparatedPermissionSet carries names, not ids, is in sfemu/docs/external-client-apps.md.
+KIND_CONNECTED_APP, KIND_ECA, KIND_NONE = 'connected_app', 'external_client_app', 'none'
+ECA_TYPE = 'ExternalClientApplication'
+ECA_POLICY_TYPE = 'ExtlClntAppOauthConfigurablePolicies'
+ECA_PERMITTED_USERS = {'admin_approved': 'AdminApprovedPreAuthorized', 'all_self_authorize': 'AllSelfAuthorized'}
+ECA_IP_RELAXATION = {'enforce': 'Enforce', 'bypass_2fa': 'Bypass_2factor', 'bypass': 'Bypass',
+                     'enforce_relax_refresh': 'Enforce_RelaxRefresh'}
+ECA_REFRESH = {'infinite': 'Infinite', 'zero': 'Zero', 'specific_lifetime': 'SpecificLifetime',
+               'specific_inactivity': 'SpecificInactivity'}
+ECA_UNITS = {'HOURS': 'Hours', 'DAYS': 'Days', 'MONTHS': 'Months'}
+READ_MAX = 10  # readMetadata takes up to 10 full names [doc readMetadata()]
+
+ECA_GRANT = ('Give the automation user the permission "View all External Client Apps, view their settings, and edit their '
+             'policies" (PermissionsExternalClientAppAdmin, on its profile or a permission set) besides Modify Metadata or '
+             'Modify All Data, then re-run this task.')
+ECA_NO_OAUTH = ('External Client App "{name}" has no OAuth policies in this org (its developer has not enabled OAuth for it): '
+                'ask the vendor, or look at Setup > External Client App Manager > {name} > Policies; then re-run this task.')
 
 
 def normalise_refresh_policy(value):
@@ -158,6 +184,221 @@ def describe_changes(changes):
     return ', '.join(out)
 
 
+def eca_names(csv):
+    """Names in a comma-separated element (commaSeparatedPermissionSet), sorted, blanks dropped."""
+    return sorted(set(n.strip() for n in (csv or '').split(',') if n.strip()))
+
+
+def eca_refresh_policy(component):
+    """The module's spelling of an ECA's refresh-token policy (``specific_lifetime:90:DAYS``), or None."""
+    kind = reverse(ECA_REFRESH, child_text(component, 'refreshTokenPolicyType'))
+    if kind not in ('specific_lifetime', 'specific_inactivity'):
+        return kind
+    period = child_text(component, 'refreshTokenValidityPeriod')
+    unit = reverse(ECA_UNITS, child_text(component, 'refreshTokenValidityUnit'))
+    return '%s:%s:%s' % (kind, period, unit) if period and unit else None
+
+
+def policy_from_eca(component):
+    """Our view of an ExtlClntAppOauthConfigurablePolicies component (values the module does not know read as None)."""
+    return {
+        'permitted_users': reverse(ECA_PERMITTED_USERS, child_text(component, 'permittedUsersPolicyType')),
+        'ip_relaxation': reverse(ECA_IP_RELAXATION, child_text(component, 'ipRelaxationPolicyType')),
+        'refresh_token_policy': eca_refresh_policy(component),
+        'permission_sets': eca_names(child_text(component, 'commaSeparatedPermissionSet')),
+    }
+
+
+def apply_eca_policy(component, changes, permission_sets):
+    """Write ``changes`` and (unless None) ``permission_sets`` into the OAuth policies component, in schema order.
+
+    Every other element stays as read: updateMetadata replaces the whole component, and an element left out goes
+    back to its default (sfemu/docs/external-client-apps.md "Update semantics").
+    """
+    if 'permitted_users' in changes:
+        set_child(component, 'permittedUsersPolicyType', ECA_PERMITTED_USERS[changes['permitted_users']])
+    if 'ip_relaxation' in changes:
+        set_child(component, 'ipRelaxationPolicyType', ECA_IP_RELAXATION[changes['ip_relaxation']])
+    if 'refresh_token_policy' in changes:
+        kind, _sep, validity = changes['refresh_token_policy'].partition(':')
+        set_child(component, 'refreshTokenPolicyType', ECA_REFRESH[kind])
+        if validity:
+            period, unit = validity.split(':')
+            set_child(component, 'refreshTokenValidityPeriod', period)
+            set_child(component, 'refreshTokenValidityUnit', ECA_UNITS[unit])
+        else:
+            # Period and unit qualify only the Specific* policies [doc]: none is left behind to contradict Infinite.
+            remove_child(component, 'refreshTokenValidityPeriod')
+            remove_child(component, 'refreshTokenValidityUnit')
+    if permission_sets is not None:
+        if permission_sets:
+            set_child(component, 'commaSeparatedPermissionSet', ','.join(permission_sets))
+        else:
+            remove_child(component, 'commaSeparatedPermissionSet')
+    return component
+
+
+def _same_name(full_name, names):
+    """``full_name`` is one of ``names``, ignoring case and a package namespace (``ns__Planhat`` in a subscriber
+    org [3rd, see sfemu/docs/external-client-apps.md])."""
+    full_name = (full_name or '').lower()
+    return any(full_name == n.lower() or full_name.endswith('__' + n.lower()) for n in names)
+
+
+def find_eca(listing, name):
+    """(FileProperties of the ECA called ``name``, the OAuth policies full names to read), from a listMetadata answer.
+
+    The policies' name is generated by Salesforce and not shown in Setup: ``<ECA>_oauthPlcy`` is what orgs show [3rd],
+    but it is not documented, so the likeliest names are read and the component is picked by its
+    ``externalClientApplication`` (``pick_eca_policy``).
+    """
+    apps = [p for p in listing if p.get('type') == ECA_TYPE and _same_name(p.get('fullName'), metadata_names(name))]
+    if not apps:
+        return None, []
+    apps.sort(key=lambda p: p['fullName'].lower() not in [n.lower() for n in metadata_names(name)])
+    app = apps[0]
+    prefix = app['fullName'].lower() + '_'
+    policies = [p['fullName'] for p in listing if p.get('type') == ECA_POLICY_TYPE and p.get('fullName')]
+    exact = [n for n in policies if n.lower() == prefix + 'oauthplcy']
+    return app, (exact or [n for n in policies if n.lower().startswith(prefix)] or sorted(policies))[:READ_MAX]
+
+
+def pick_eca_policy(records, app_name):
+    """The OAuth policies component of ECA ``app_name`` among ``records`` (read by ``find_eca``'s names), or None."""
+    return next((r for r in records if _same_name(child_text(r, 'externalClientApplication'), [app_name])), None)
+
+
+def explained(err, message, hint):
+    """``err`` with our sentence in front and what to do; Salesforce's code and text are kept."""
+    out = SalesforceError(err.status, err.error_code, '%s %s' % (message, err.message), fields=err.fields)
+    out.hint = hint
+    return out
+
+
+def eca_refusal(err, app_name):
+    """A refused ECA read or write as a message that says what to do."""
+    what = 'Salesforce refused the OAuth policies of External Client App "%s":' % app_name
+    if err.error_code == 'INSUFFICIENT_ACCESS':
+        return explained(err, what, ECA_GRANT)
+    if err.error_code == 'INVALID_FIELD' and ('commaSeparatedPermissionSet' in err.fields or 'permission set' in err.message):
+        return explained(err, what, 'Name permission sets by their API name (PermissionSet.Name, not an Id, not a profile\'s '
+                                    'permission set) and create them first with sfops.salesforce.sf_permission_set.')
+    if err.error_code == 'Client':
+        # soapenv:Client: the SOAP layer could not read a value (an enum spelling) or an element [real apex-mdapi#54]
+        return explained(err, what, 'Salesforce could not read a value or element of the component: set api_version to '
+                                    'the version the org runs (60.0 or later), and report the message as a bug of '
+                                    'sfops.salesforce if it names a value the module wrote.')
+    return explained(err, what, None)
+
+
+class ExternalClientAppPolicy(object):
+    """The External Client App half of ``ConnectedAppPolicy``: its read, plan and apply when the app is an ECA.
+
+    Every setting is a Metadata API component the subscriber org owns (``ExtlClntAppOauthConfigurablePolicies``,
+    including the permission sets, by name): listMetadata finds it, readMetadata reads it, updateMetadata writes it
+    whole, readMetadata verifies it.  Nothing is left for Setup, so ``manual_steps`` stays empty.
+    """
+
+    def __init__(self, resource):
+        self.resource = resource
+        self.name = resource.name
+        self.metadata = resource.metadata
+
+    def detect(self, state):
+        """One listMetadata: True (and ``state['eca']``, ``state['eca_policy_names']``) when ``name`` is an ECA.
+
+        When Salesforce does not let the user look, ``state['eca_unknown']`` says why (a manual step)."""
+        try:
+            listing = self.metadata.list([ECA_TYPE, ECA_POLICY_TYPE])
+        except SalesforceError as err:
+            if err.error_code == 'INSUFFICIENT_ACCESS':
+                state['eca_unknown'] = ('Could not check whether "%s" is an External Client App: the Metadata API refused '
+                                        'listMetadata (%s). %s' % (self.name, err.message, ECA_GRANT))
+                return False
+            if err.error_code == 'INVALID_TYPE':
+                # "available in API version 59.0 and later" [doc]: an older api_version cannot see an ECA at all.
+                state['eca_unknown'] = ('api_version %s cannot see External Client Apps (59.0 or later can): set api_version '
+                                        'to check whether "%s" is one.' % (self.resource.client.api_version, self.name))
+                return False
+            raise
+        state['eca'], state['eca_policy_names'] = find_eca(listing, self.name)
+        state['app_names'] = state['app_names'] + [p['fullName'] for p in listing if p.get('type') == ECA_TYPE]
+        return state['eca'] is not None
+
+    def read(self, state):
+        names = state['eca_policy_names']
+        try:
+            records = self.metadata.read_all(ECA_POLICY_TYPE, names) if names else []
+        except SalesforceError as err:
+            raise eca_refusal(err, state['eca']['fullName'])
+        state['component'] = pick_eca_policy(records, state['eca']['fullName'])
+        state['policy'] = policy_from_eca(state['component']) if state['component'] is not None else None
+
+    def plan(self, plan, state):
+        resource, app = self.resource, state['eca']
+        if state['component'] is None:
+            step = ECA_NO_OAUTH.format(name=app['fullName'])
+            plan.extra['manual_steps'].append(step)
+            if resource.params['require_installed'] and not resource.task.check_mode:
+                raise InputError('External Client App "%s" has no OAuth policies in this org.' % app['fullName'], hint=step)
+            plan.state = self.view(app, {'permission_sets': []})
+            plan.warnings.append('Manual step needed: ' + step)
+            return plan
+        current = state['policy']
+        changes = dict((k, v) for k, v in resource.desired.items() if v is not None and current.get(k) != v)
+        for key, value in sorted(changes.items()):
+            plan.set(key, current.get(key), value)
+        to_add, to_remove = plan.reconcile('permission_sets', current['permission_sets'], resource.params.get('permission_sets'),
+                                           resource.params['purge_permission_sets'])
+        after = dict(current, **changes)
+        after['permission_sets'] = sorted((set(current['permission_sets']) | set(to_add)) - set(to_remove))
+        plan.state = self.view(app, after)
+        plan.writes = {'kind': KIND_ECA, 'app': app, 'component': state['component'], 'changes': changes,
+                       'permission_sets': after['permission_sets'] if to_add or to_remove else None}
+        return plan
+
+    def apply(self, plan):
+        writes = plan.writes
+        app_name = writes['app']['fullName']
+        component = apply_eca_policy(writes['component'], writes['changes'], writes['permission_sets'])
+        full_name = component.findtext(q('fullName'))
+        self.resource.step('updating the OAuth policies of External Client App %s (Metadata API updateMetadata of %s)'
+                           % (app_name, full_name))
+        try:
+            self.metadata.update(component, ECA_POLICY_TYPE)
+        except SalesforceError as err:
+            raise eca_refusal(err, app_name)
+        plan.applied['policy'] = sorted(writes['changes'])
+        if writes['permission_sets'] is not None:
+            plan.applied['added'], plan.applied['removed'] = plan.added, plan.removed
+        self.resource.step('reading the OAuth policies of External Client App %s back' % app_name)
+        try:
+            shown = pick_eca_policy(self.metadata.read_all(ECA_POLICY_TYPE, [full_name]), app_name)
+        except SalesforceError as err:
+            raise eca_refusal(err, app_name)
+        shown = policy_from_eca(shown) if shown is not None else {}
+        wrong = [k for k in sorted(writes['changes']) + (['permission_sets'] if writes['permission_sets'] is not None else [])
+                 if shown.get(k) != plan.state[k]]
+        if wrong:
+            raise SalesforceError(None, 'POLICY_NOT_APPLIED',
+                                  'updateMetadata succeeded but the OAuth policies of External Client App "%s" still show %s.'
+                                  % (app_name, ', '.join('%s = %s' % (k, shown.get(k)) for k in wrong)))
+        return self.view(writes['app'], shown)
+
+    @staticmethod
+    def view(app, after):
+        return {
+            'id': app.get('id'),
+            'name': app['fullName'],
+            'kind': KIND_ECA,
+            'installed': True,
+            'permitted_users': after.get('permitted_users'),
+            'ip_relaxation': after.get('ip_relaxation'),
+            'refresh_token_policy': after.get('refresh_token_policy'),
+            'permission_sets': after.get('permission_sets', []),
+        }
+
+
 class ConnectedAppPolicy(Resource):
     RESULT_KEY = 'connected_app'
     LISTS = ('permission_sets',)
@@ -173,11 +414,24 @@ class ConnectedAppPolicy(Resource):
             'refresh_token_policy': normalise_refresh_policy(self.params.get('refresh_token_policy')),
         }
         self.metadata = MetadataClient(self.client, register_secret=task.no_log_values.add)
+        self.eca = ExternalClientAppPolicy(self)
+        self.kind = None  # known after read()
+
+    def describe(self):
+        return '%s %s' % ('External Client App' if self.kind == KIND_ECA else self.NOUN, self.name)
 
     # --- reading ----------------------------------------------------------------------------------------------
     def read(self):
         state = read_state(self.client, self.name, self.params.get('permission_sets'))
         state['policy'], state['component'] = self._current_policy(state) if state['app'] else (None, None)
+        # An installed connected app costs no extra request; anything else is looked for among the ECAs (one listMetadata).
+        if state['app']:
+            self.kind = KIND_CONNECTED_APP
+        elif self.eca.detect(state):
+            self.kind = KIND_ECA
+            self.eca.read(state)
+        else:
+            self.kind = KIND_NONE
         return state
 
     def _current_policy(self, state):
@@ -203,6 +457,8 @@ class ConnectedAppPolicy(Resource):
         plan = Plan(self)
         plan.extra['manual_steps'] = []
         self._check_permsets(plan, state)
+        if self.kind == KIND_ECA:
+            return self.eca.plan(plan, state)
         if not state['app']:
             return self._plan_not_installed(plan, state)
         app, current = state['app'], state['policy']
@@ -247,17 +503,25 @@ class ConnectedAppPolicy(Resource):
                                   'create it first with sfops.salesforce.sf_permission_set.')
 
     def _plan_not_installed(self, plan, state):
+        steps, required = plan.extra['manual_steps'], self.params['require_installed']
+        unknown_kind = state.get('eca_unknown')
+        if unknown_kind:
+            # Not a connected app, and the user may not look among the External Client Apps: say so first.
+            steps.append(unknown_kind)
+            if required and not self.task.check_mode:
+                raise InputError('"%s" is not an installed connected app, and Salesforce did not let this user check whether '
+                                 'it is an External Client App.' % self.name, hint=unknown_kind)
         if state['used'] or not state['usage_known']:
             step = SETUP_INSTALL.format(name=self.name)
             if not state['usage_known']:
                 step = 'Could not read OAuth usage (needs Manage Users). ' + step
         else:
             step = SETUP_FIRST_USE.format(name=self.name)
-            if self.params['require_installed']:
-                raise InputError('No connected app named "%s" is installed or used in this org.%s'
+            if required and not unknown_kind:
+                raise InputError('No connected app or External Client App named "%s" is installed or used in this org.%s'
                                  % (self.name, did_you_mean(self.name, state['app_names'])), hint=step)
-        plan.extra['manual_steps'].append(step)
-        if self.params['require_installed'] and not self.task.check_mode:
+        steps.append(step)
+        if required and not self.task.check_mode:
             raise InputError('Connected app "%s" is used in this org but not installed, so its policy cannot be managed.' % self.name,
                              hint=step)
         # Not a change this module can make: the manual step says what only a person can do.
@@ -280,6 +544,7 @@ class ConnectedAppPolicy(Resource):
         return {
             'id': app['Id'] if app else None,
             'name': app['Name'] if app else self.name,
+            'kind': KIND_CONNECTED_APP if installed else KIND_NONE,
             'installed': installed,
             'permitted_users': after.get('permitted_users'),
             'ip_relaxation': after.get('ip_relaxation'),
@@ -290,6 +555,8 @@ class ConnectedAppPolicy(Resource):
     # --- applying ---------------------------------------------------------------------------------------------
     def apply(self, plan):
         writes = plan.writes
+        if writes.get('kind') == KIND_ECA:
+            return self.eca.apply(plan)
         app, changes = writes['app'], writes['changes']
         if changes:
             self.step('updating the policy of connected app %s (Metadata API)' % app['Name'])

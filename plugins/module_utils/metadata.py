@@ -1,7 +1,10 @@
 # Copyright (c) sfops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Metadata API (SOAP) readMetadata / updateMetadata of ConnectedApp, without a SOAP library.
+"""Metadata API (SOAP) listMetadata / readMetadata / updateMetadata, without a SOAP library.
+
+Used for ConnectedApp and for the External Client App types (ExternalClientApplication, listed; and
+ExtlClntAppOauthConfigurablePolicies, read and updated).
 
 FOR INTERNAL COLLECTION USE ONLY: the interface may change in any release.
 
@@ -13,8 +16,9 @@ ElementTree (the component read back), never pasted raw.
 Never log or return an envelope: the request holds the session id in SessionHeader, and the ConnectedApp read back
 may hold ``oauthConfig/consumerSecret``.  ``secret_values`` lists what the caller must add to ``no_log_values``.
 
-Sources: Metadata API Developer Guide (api_meta) "readMetadata()", "updateMetadata()", "SessionHeader",
-"ConnectedApp" (fields ordered as in the WSDL sequence: alphabetical after ``fullName``).
+Sources: Metadata API Developer Guide (api_meta) "listMetadata()" (up to three queries, FileProperties),
+"readMetadata()", "updateMetadata()", "SessionHeader", "ConnectedApp", "ExtlClntAppOauthConfigurablePolicies" (fields
+ordered as in the WSDL sequence: alphabetical after ``fullName``).
 """
 
 import xml.etree.ElementTree as ET
@@ -64,6 +68,12 @@ def read_body(metadata_type, full_names):
     return '<readMetadata xmlns="%s"><type>%s</type>%s</readMetadata>' % (MD_NS, escape(metadata_type), names)
 
 
+def list_body(metadata_types):
+    """``<listMetadata>`` body: one query per type (the call takes up to three)."""
+    queries = ''.join('<queries><type>%s</type></queries>' % escape(t) for t in metadata_types)
+    return '<listMetadata xmlns="%s">%s</listMetadata>' % (MD_NS, queries)
+
+
 def update_body(components, metadata_type='ConnectedApp'):
     """``<updateMetadata>`` body; ``components`` are ElementTree elements whose children are in MD_NS.
 
@@ -106,6 +116,11 @@ def parse_read(root):
             continue
         records.append(rec)
     return records
+
+
+def parse_list(root):
+    """FileProperties of a listMetadata answer: list of ``{element: text}`` (fullName, id, type, manageableState...)."""
+    return [dict((local(child.tag), child.text) for child in res) for res in root.iter(q('result'))]
 
 
 def parse_save_results(root):
@@ -151,6 +166,13 @@ def set_child(parent, name, value):
     if value is not None:
         child.text = value
     return child
+
+
+def remove_child(parent, name):
+    """Remove the child ``name`` of ``parent`` if it is there (an element left out of an update goes to its default)."""
+    child = parent.find(q(name))
+    if child is not None:
+        parent.remove(child)
 
 
 class MetadataClient(object):
@@ -201,17 +223,25 @@ class MetadataClient(object):
         """
         if isinstance(full_names, str):
             full_names = [full_names]
-        root = self.call(read_body(metadata_type, full_names), 'readMetadata')
-        records = parse_read(root)
-        for rec in records:
-            for value in secret_values(rec):
-                self.register_secret(value)
+        records = self.read_all(metadata_type, full_names)
         wanted = [n.lower() for n in full_names]
         found = sorted((r for r in records if (r.findtext(q('fullName')) or '').lower() in wanted),
                        key=lambda r: wanted.index((r.findtext(q('fullName')) or '').lower()))
         # One record for the names asked is the answer even if the org spells the name differently.
         found = found or (records if len(records) == 1 else [])
         return found[0] if found else None
+
+    def read_all(self, metadata_type, full_names):
+        """Every component the org returns for ``full_names`` (up to 10, one request), in the org's order."""
+        records = parse_read(self.call(read_body(metadata_type, full_names), 'readMetadata'))
+        for rec in records:
+            for value in secret_values(rec):
+                self.register_secret(value)
+        return records
+
+    def list(self, metadata_types):
+        """FileProperties (dicts) of every component of ``metadata_types`` (up to three types, one request)."""
+        return parse_list(self.call(list_body(metadata_types), 'listMetadata'))
 
     def update(self, component, metadata_type):
         """updateMetadata one component; raise SalesforceError with Salesforce's statusCode when it is refused."""

@@ -5,26 +5,39 @@
 
 DOCUMENTATION = r'''
 module: sf_connected_app_policy
-short_description: Harden a connected app's OAuth policy and choose which permission sets may use it
+short_description: Harden the OAuth policy of a connected app or External Client App and choose who may use it
 version_added: 1.0.0
 description:
-  - Set the OAuth policies of a connected app installed in the org, as Setup shows them under Manage Connected Apps >
-    Edit Policies - Permitted Users, IP Relaxation and Refresh Token Policy - and give permission sets access to it.
-  - The policy is written through the Metadata API (C(ConnectedApp), SOAP C(updateMetadata)), because the
+  - Set the OAuth policies of a vendor's app installed in the org - Permitted Users, IP Relaxation and Refresh Token
+    Policy - and choose which permission sets may use it, whether the app is a connected app or an External Client
+    App (ECA). The options are the same for both kinds; the module finds the kind by name and returns it in
+    RV(connected_app.kind).
+  - B(Connected app) (a C(ConnectedApplication) record, as Setup shows it under Manage Connected Apps > Edit Policies).
+    The policy is written through the Metadata API (C(ConnectedApp), SOAP C(updateMetadata)), because the
     C(ConnectedApplication) object is read-only, and read back from C(ConnectedApplication) to confirm it took.
     Permission set access is C(SetupEntityAccess) rows (created and deleted; Salesforce has no update for them).
-  - If the app is used in the org but not installed, or Salesforce refuses the change, the module fails with the
+  - B(External Client App) (no C(ConnectedApplication) record; one C(listMetadata) of C(ExternalClientApplication)
+    finds it). Its OAuth policies are a Metadata API component the subscriber org owns,
+    C(ExtlClntAppOauthConfigurablePolicies). The module reads it (C(readMetadata)), changes C(permittedUsersPolicyType),
+    C(commaSeparatedPermissionSet), C(ipRelaxationPolicyType) and the refresh-token elements, sends the whole component
+    back with every other element as read (C(updateMetadata) replaces the component), and reads it again to verify.
+    Everything is done through the API, so RV(manual_steps) stays empty.
+  - If a connected app is used in the org but not installed, or Salesforce refuses the change, the module fails with the
     manual step to take in Setup (see RV(manual_steps)). In check mode, and with O(require_installed=false), the step
     is reported (and warned about) and the task does not fail. A manual step is never reported as C(changed), since
     that flag says what this module writes, or would write in check mode.
-  - On a converged org a run costs one token request and one or two API requests (a composite read, plus a
-    Metadata API read when O(ip_relaxation) or O(refresh_token_policy) is set).
+  - On a converged org a run costs one token request and, for an installed connected app, one or two API requests
+    (a composite read, plus a Metadata API read when O(ip_relaxation) or O(refresh_token_policy) is set); for an
+    External Client App three (the composite read, C(listMetadata), C(readMetadata)); for an app of neither kind two
+    (the composite read and C(listMetadata)).
 author:
   - sfops contributors (@sfops)
 options:
   name:
     description:
-      - Name of the connected app (C(ConnectedApplication.Name), also its Metadata API full name), for example V(Planhat).
+      - Name of the app, for example V(Planhat) - for a connected app C(ConnectedApplication.Name) (also its Metadata
+        API full name), for an External Client App its API name (C(ExternalClientApplication) full name, matched with or
+        without a package namespace, C(acme__Planhat)). Case does not matter.
     type: str
     required: true
   permitted_users:
@@ -51,6 +64,8 @@ options:
   permission_sets:
     description:
       - Permission sets (API names) that must have access to the app. Access through profiles is never changed.
+      - For a connected app these are C(SetupEntityAccess) rows; for an External Client App the names in its
+        C(commaSeparatedPermissionSet) policy (names, not ids, on the wire; see the notes).
       - Omit to leave access unmanaged.
       - An unknown permission set fails before any change; in check mode it is reported as access to add, with a
         warning, because an earlier task of the same check run would have created it.
@@ -65,7 +80,10 @@ options:
   require_installed:
     description:
       - With V(true), fail when the policy cannot be applied through the API (app used but not installed, app not
-        found, or the change refused), naming the manual step.
+        found, the change refused for a connected app, an External Client App without OAuth policies, or the user not
+        allowed to look for External Client Apps), naming the manual step.
+      - A refusal of an External Client App's policies (a missing permission, an unknown permission set) fails
+        whatever this option says, because it is fixed in the task or the automation user's permissions, not in Setup.
       - With V(false), report the step in RV(manual_steps) and as a warning and carry on; use this in a role that runs
         against many orgs where the app may not be installed everywhere yet.
     type: bool
@@ -84,6 +102,20 @@ notes:
     policy fields changed; secret values read (the consumer secret) never appear in any output.
   - The authenticated user needs C(Customize Application) and C(Modify All Data) (or C(Manage Connected Apps)) for
     the policy, C(View Setup and Configuration) for access rows, and C(Manage Users) to read OAuth usage.
+  - External Client Apps - the calls are C(listMetadata) (types C(ExternalClientApplication) and
+    C(ExtlClntAppOauthConfigurablePolicies) in one request), C(readMetadata) and C(updateMetadata) of
+    C(ExtlClntAppOauthConfigurablePolicies). Source - Metadata API Developer Guide, C(createMetadata()) ("any component
+    that extends Metadata", which both ECA policy types do) and the type's page (API 59.0 and later).
+  - External Client Apps - the user also needs the permission "View all External Client Apps, view their settings,
+    and edit their policies" (C(ExternalClientAppAdmin); the type's "Special Access Rules") and Modify Metadata or
+    Modify All Data. Without it Salesforce answers C(INSUFFICIENT_ACCESS) and the module says which permission to give.
+  - External Client Apps - the name of the OAuth policies component is generated by Salesforce (C(Planhat_oauthPlcy)
+    in the orgs seen); the module takes it from C(listMetadata) and checks its C(externalClientApplication).
+  - Uncertain - C(commaSeparatedPermissionSet) is documented as "Permission set IDs", but the guide's own sample,
+    public projects and CumulusCI use permission set API names, and an id is reported to fail with
+    C(INVALID_FIELD We couldn't find permission sets called ...); the module sends names.
+  - External Client Apps - the plugin policies (C(ExtlClntAppConfigurablePolicies), whether the app's OAuth is on at
+    all) are not read or changed.
 seealso:
   - module: sfops.salesforce.sf_permission_set
   - name: Manage OAuth Access Policies for a Connected App (Salesforce Help)
@@ -95,6 +127,9 @@ seealso:
   - name: ConnectedApp (Metadata API Developer Guide)
     description: oauthConfig.isAdminApproved and oauthPolicy.
     link: https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_connectedapp.htm
+  - name: ExtlClntAppOauthConfigurablePolicies (Metadata API Developer Guide)
+    description: The OAuth policies of an External Client App that the subscriber org configures.
+    link: https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_extlclntappoauthconfigurablepolicies.htm
 extends_documentation_fragment:
   - sfops.salesforce.auth
   - sfops.salesforce.auth.login
@@ -122,10 +157,17 @@ EXAMPLES = r'''
     require_installed: false
   register: planhat
 
-- name: Tell the operator what to click
+- name: Tell the operator what to click (never anything when Planhat is an External Client App)
   ansible.builtin.debug:
-    msg: "{{ planhat.manual_steps }}"
+    msg: "{{ planhat.connected_app.kind }}: {{ planhat.manual_steps }}"
   when: planhat.manual_steps | length > 0
+
+- name: The same task hardens a vendor's External Client App, with exactly one permission set
+  sfops.salesforce.sf_connected_app_policy:
+    name: Acme_Sync
+    permitted_users: admin_approved
+    permission_sets: [Acme_Sync_Integration]
+    purge_permission_sets: true
 '''
 
 RETURN = r'''
@@ -135,15 +177,23 @@ connected_app:
   type: dict
   contains:
     id:
-      description: C(ConnectedApplication) Id, V(null) when the app is not installed.
+      description: C(ConnectedApplication) Id (for an External Client App its C(ExternalClientApplication) Id), V(null)
+        when the app is not installed.
       type: str
       sample: 0H45g000000ABCDCA4
     name:
-      description: Name.
+      description: Name (for an External Client App its API name, with its namespace if it has one).
       type: str
       sample: Planhat
+    kind:
+      description:
+        - V(connected_app) (a C(ConnectedApplication) record), V(external_client_app) (an installed External Client App)
+          or V(none) (neither; for example used but not installed).
+      type: str
+      choices: [connected_app, external_client_app, none]
+      sample: external_client_app
     installed:
-      description: Whether the app is installed in the org (has a C(ConnectedApplication) record).
+      description: Whether the app is installed in the org (a C(ConnectedApplication) record, or an External Client App).
       type: bool
       sample: true
     permitted_users:
@@ -159,12 +209,14 @@ connected_app:
       type: str
       sample: specific_inactivity:90:DAYS
     permission_sets:
-      description: Permission sets (not profiles) with access to the app.
+      description: Permission sets (not profiles) with access to the app (for an External Client App, the names in its
+        C(commaSeparatedPermissionSet) policy).
       type: list
       elements: str
       sample: [Planhat_Integration]
 manual_steps:
-  description: What must be done by hand in Setup before the desired state can be reached; empty when nothing.
+  description: What must be done by hand in Setup before the desired state can be reached; empty when nothing (always
+    empty for an External Client App with OAuth policies that the user may read).
   returned: always
   type: list
   elements: str

@@ -123,14 +123,22 @@ def test_cci_logs_in_with_its_jwt_flow(clean, cci_dirs):
 
 # create_permission_set -------------------------------------------------------------------------------------------
 def test_create_permission_set_creates_and_assigns_it(clean, cci_dirs):
+    # View Setup and Configuration depends on View Roles (sfemu/docs/rules.md), so a real org needs both named.
     result = task(clean, cci_dirs, "create_permission_set", api_name="CCI_Probe", label="CCI Probe",
-                  user_permissions="PermissionsApiEnabled,PermissionsViewSetup")
+                  user_permissions="PermissionsApiEnabled,PermissionsViewSetup,PermissionsViewRoles")
     assert result.returncode == 0, output(result)
     ps = one(clean, "SELECT Id, Label FROM PermissionSet WHERE Name = 'CCI_Probe'")
     assert ps["Label"] == "CCI Probe"
-    assert granted_permissions(clean, ps["Id"]) == {"PermissionsApiEnabled", "PermissionsViewSetup"}
+    assert granted_permissions(clean, ps["Id"]) == {"PermissionsApiEnabled", "PermissionsViewSetup", "PermissionsViewRoles"}
     assignment = one(clean, "SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetId = '%s'" % ps["Id"])
     assert assignment["AssigneeId"] == user_id(clean)
+
+
+def test_create_permission_set_without_a_dependency_is_refused_as_a_real_org_refuses_it(clean, cci_dirs):
+    result = task(clean, cci_dirs, "create_permission_set", api_name="CCI_No_Roles",
+                  user_permissions="PermissionsApiEnabled,PermissionsViewSetup")
+    assert result.returncode != 0 and "Permission ViewSetup depends on permission(s): ViewRoles" in printed(result)
+    assert clean.query("SELECT Id FROM PermissionSet WHERE Name = 'CCI_No_Roles'")["totalSize"] == 0
 
 
 def test_create_permission_set_twice_fails_like_a_real_org(clean, cci_dirs):

@@ -50,11 +50,11 @@ def test_catalogue_is_large_and_well_formed():
 
 # --- helpers ---------------------------------------------------------------------------------------------------
 def writes(stats):
-    """Requests that can change an org: PATCH, DELETE, and POST except read-only composite and readMetadata (and
-    requests to an API version the org does not have, which it refuses before looking at them)."""
+    """Requests that can change an org: PATCH, DELETE, and POST except read-only composite, readMetadata and
+    listMetadata (and requests to an API version the org does not have, which it refuses before looking at them)."""
     by_method, by_resource = stats.get("by_method", {}), stats.get("by_resource", {})
     reads_by_post = (by_resource.get("composite", 0) + by_resource.get("metadata/readMetadata", 0)
-                     + by_resource.get("invalid_version", 0))
+                     + by_resource.get("metadata/listMetadata", 0) + by_resource.get("invalid_version", 0))
     return by_method.get("PATCH", 0) + by_method.get("DELETE", 0) + by_method.get("POST", 0) - reads_by_post
 
 

@@ -280,7 +280,7 @@ def test_plain_http_refused_unless_allowed(emulator, run_tasks):
 AUTOMATION_PERMISSIONS = ["PermissionsApiEnabled", "PermissionsViewSetup", "PermissionsManageProfilesPermissionsets",
                           "PermissionsAssignPermissionSets", "PermissionsManageInternalUsers", "PermissionsManageUsers",
                           "PermissionsViewRoles", "PermissionsModifyMetadata", "PermissionsCustomizeApplication",
-                          "PermissionsManageCustomPermissions"]
+                          "PermissionsManageCustomPermissions", "PermissionsExternalClientAppAdmin"]
 
 
 def test_documented_automation_permissions_suffice(emulator, tmp_path):

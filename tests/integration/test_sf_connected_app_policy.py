@@ -4,7 +4,9 @@
   an independent raw SOAP readMetadata, converge in <= 2 requests, permission set access through SetupEntityAccess.
 - "Planhat" is a vendor app. In org1 it is installed but, like a real app created in another org, not readable
   through the Metadata API: access rows are managed, the permitted-users policy is a manual step. In org2 it is used
-  but not installed: a manual Install step, drift in check mode, no write.
+  but not installed: a manual Install step (not a change: changed says what the module writes), no write.
+
+External Client Apps: test_sf_connected_app_policy_eca.py.
 """
 
 import re
@@ -17,9 +19,10 @@ SOAP = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="
 
 
 def writes(stats):
+    """Requests that may write: every POST, PATCH and DELETE but the read-only ones (composite reads, SOAP reads)."""
     by_method, by_resource = stats.get("by_method", {}), stats.get("by_resource", {})
-    return (by_method.get("PATCH", 0) + by_method.get("DELETE", 0)
-            + by_method.get("POST", 0) - by_resource.get("composite", 0) - by_resource.get("metadata/readMetadata", 0))
+    reads = sum(by_resource.get(r, 0) for r in ("composite", "metadata/readMetadata", "metadata/listMetadata"))
+    return by_method.get("PATCH", 0) + by_method.get("DELETE", 0) + by_method.get("POST", 0) - reads
 
 
 def task(**args):
@@ -79,7 +82,7 @@ def test_local_app_policy_and_access(emulator, run_tasks):
 
         res = run_tasks([task(**spec)], alias=alias)
         assert res.rc == 0, res
-        assert res.results[0]["changed"] is True
+        assert res.results[0]["changed"] is True and res.results[0]["connected_app"]["kind"] == "connected_app"
         assert raw_metadata(emulator, alias, "sfops_Automation") == {
             "isAdminApproved": "true", "ipRelaxation": "BYPASS", "refreshTokenPolicy": "specific_lifetime:12:HOURS"}
         rows = app_access(emulator, alias, app)
@@ -93,6 +96,7 @@ def test_local_app_policy_and_access(emulator, run_tasks):
         stats = emulator.stats(alias)
         print("sf_connected_app_policy converged: api_requests=%s token_requests=%s" % (stats["api_requests"], stats["token_requests"]))
         assert stats["api_requests"] <= 2 and stats["token_requests"] <= 1 and writes(stats) == 0
+        assert "metadata/listMetadata" not in stats["by_resource"]  # a connected app costs no External Client App lookup
 
         # purge removes our permission set's access and never a profile's
         res = run_tasks([task(name=app, permission_sets=[], purge_permission_sets=True)], alias=alias)
@@ -146,7 +150,9 @@ def test_used_but_not_installed_app(emulator, run_tasks):
     # Installing is for a person: a manual step (and a warning), not a change the module would make.
     assert res.rc == 0 and res.results[0]["changed"] is False
     assert "Connected Apps OAuth Usage" in res.results[0]["manual_steps"][0] and "Install" in res.results[0]["manual_steps"][0]
-    assert res.results[0]["connected_app"]["installed"] is False
+    assert res.results[0]["connected_app"]["installed"] is False and res.results[0]["connected_app"]["kind"] == "none"
+    # the composite read, and one listMetadata that finds no External Client App of that name
+    assert emulator.stats(alias)["by_resource"] == {"composite": 1, "metadata/listMetadata": 1}
 
     res = run_tasks([task(**spec)], alias=alias)
     assert res.rc != 0 and "Connected Apps OAuth Usage" in res.results[0]["msg"]

@@ -359,14 +359,15 @@ class Recorded(dict):
         return super().get(key, default)
 
 
-def results(changed=(), installed=True, app_manual_steps=(), skipped_app=False):
+def results(changed=(), installed=True, app_manual_steps=(), skipped_app=False, kind=None):
     out = dict((step, Recorded(changed=step in changed)) for step in iu.STEPS)
     for step in changed:
         out[step]['diff'] = {'before': {step: 1}, 'after': {step: 2}}
     if skipped_app:
         out['connected_app'] = Recorded(changed=False, skipped=True, skip_reason='Conditional result was False')
     else:
-        out['connected_app'].update(connected_app={'name': 'Planhat', 'installed': installed},
+        kind = kind or ('connected_app' if installed else 'none')
+        out['connected_app'].update(connected_app={'name': 'Planhat', 'installed': installed, 'kind': kind},
                                     manual_steps=list(app_manual_steps))
     return out
 
@@ -384,7 +385,8 @@ VERIFY = 'Verify the e-mail address of %s (Salesforce mails the invitation to ad
 MFA = 'Register multi-factor authentication for %s (it is not API-only).' % DERIVED
 HANDSHAKE = ('In a private browser window, log in as %s and do the Planhat OAuth handshake (connect Salesforce from '
              'Planhat).' % DERIVED)
-INSTALL = 'Install the connected app Planhat (Setup > Connected Apps OAuth Usage > Install).'
+INSTALL = ("Install the connected app Planhat (Setup > Connected Apps OAuth Usage > Install), or the vendor's package if "
+           "Planhat ships as an External Client App.")
 HARDEN = 'Run this job again to harden Planhat (admin-approved users, the permission set).'
 NEW = [(LOGIN, 'admin@acme.example.com')]
 
@@ -412,10 +414,12 @@ def test_converged_report_reads_nothing_but_the_changed_flags():
     assert got == {
         'org': 'org1', 'org_id': ORG_ID, 'preset': 'planhat', 'state': 'present', 'username': DERIVED,
         'permission_set': 'Planhat_Integration', 'connected_app': 'Planhat', 'connected_app_installed': True,
+        'connected_app_kind': 'connected_app',
+        'connected_app_status': 'Planhat is a connected app: its policy and access are set through the API, nothing is left to click.',
         'changed': False, 'changed_steps': [], 'diffs': {}, 'manual_steps': [], 'warnings': [], 'exposure': {}}
     assert list(got) == ['org', 'org_id', 'preset', 'state', 'username', 'permission_set', 'connected_app',
-                         'connected_app_installed', 'changed', 'changed_steps', 'diffs', 'manual_steps', 'warnings',
-                         'exposure']
+                         'connected_app_installed', 'connected_app_kind', 'connected_app_status', 'changed',
+                         'changed_steps', 'diffs', 'manual_steps', 'warnings', 'exposure']
     for step in set(iu.STEPS) - {'connected_app'}:
         assert res[step].read == {'changed'}, step
     assert res['connected_app'].read == {'changed', 'connected_app', 'manual_steps'}
@@ -449,7 +453,27 @@ def test_an_unmanaged_app_never_counts():
     res['connected_app']['changed'] = True
     got = report(res, manage_connected_app=False)
     assert (got['changed_steps'], got['connected_app'], got['connected_app_installed']) == ([], '', True)
+    assert (got['connected_app_kind'], got['connected_app_status']) == ('', '')
     assert res['connected_app'].read == set()
+
+
+@pytest.mark.parametrize('res, kind, status', [
+    (results(kind='external_client_app'), 'external_client_app',
+     'Planhat is an External Client App: its policy and access are set through the API, nothing is left to click.'),
+    (results(kind='external_client_app', app_manual_steps=['Ask the vendor.']), 'external_client_app',
+     'Planhat is an External Client App: its policy needs the manual steps.'),
+    (results(app_manual_steps=['In Setup, set X.']), 'connected_app', 'Planhat is a connected app: its policy needs the manual steps.'),
+    (results(installed=False), 'none',
+     'Planhat is not installed in this org (as a connected app or as an External Client App): see the manual steps.'),
+])
+def test_report_says_which_kind_the_app_is_and_whether_anything_is_left_to_click(res, kind, status):
+    got = report(res)
+    assert (got['connected_app_kind'], got['connected_app_status']) == (kind, status)
+
+
+def test_an_eca_adds_no_manual_step_of_its_own():
+    assert report(results(kind='external_client_app'))['manual_steps'] == []
+    assert report(results(kind='external_client_app'), users=NEW)['manual_steps'] == [VERIFY, HANDSHAKE]
 
 
 def test_report_carries_the_warnings():

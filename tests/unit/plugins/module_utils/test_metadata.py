@@ -184,3 +184,37 @@ def test_client_update_refusal_raises_with_status_code():
     assert exc.value.error_code == 'INSUFFICIENT_ACCESS'
     # the request carried the secret back (full replace) but the error does not mention it
     assert 'SECRET123456' not in str(exc.value)
+
+
+LIST_ANSWER = '''<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="http://soap.sforce.com/2006/04/metadata">
+<soapenv:Body><listMetadataResponse><result><fileName>externalClientApps/Planhat.eca</fileName><fullName>Planhat</fullName>
+<id>0xE000000000001</id><manageableState>installed</manageableState><type>ExternalClientApplication</type></result>
+<result><fullName>Planhat_oauthPlcy</fullName><type>ExtlClntAppOauthConfigurablePolicies</type></result>
+</listMetadataResponse></soapenv:Body></soapenv:Envelope>'''
+
+
+def test_list_body_has_one_query_per_type():
+    root = ET.fromstring(md.list_body(['ExternalClientApplication', 'A&B']))
+    assert [q.findtext(md.q('type')) for q in root.findall(md.q('queries'))] == ['ExternalClientApplication', 'A&B']
+
+
+def test_client_list_returns_file_properties():
+    client = FakeClient([FakeResp(200, LIST_ANSWER)])
+    listing = md.MetadataClient(client).list(['ExternalClientApplication', 'ExtlClntAppOauthConfigurablePolicies'])
+    assert listing[0] == {'fileName': 'externalClientApps/Planhat.eca', 'fullName': 'Planhat', 'id': '0xE000000000001',
+                          'manageableState': 'installed', 'type': 'ExternalClientApplication'}
+    assert listing[1]['type'] == 'ExtlClntAppOauthConfigurablePolicies'
+    assert client.api_requests == 1 and '<listMetadata ' in client.http.sent[0][1]
+
+
+def test_client_read_all_returns_every_record():
+    client = FakeClient([FakeResp(200, READ_ANSWER)])
+    records = md.MetadataClient(client).read_all('ConnectedApp', ['Other', 'Planhat'])
+    assert [r.findtext(md.q('fullName')) for r in records] == ['Planhat']
+
+
+def test_remove_child_is_quiet_when_absent():
+    rec = md.parse_read(md.parse_xml(READ_ANSWER))[0]
+    md.remove_child(rec, 'permissionSetName')
+    md.remove_child(rec, 'permissionSetName')
+    assert rec.find(md.q('permissionSetName')) is None and rec.find(md.q('label')) is not None

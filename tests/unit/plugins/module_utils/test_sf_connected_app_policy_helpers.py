@@ -80,3 +80,65 @@ def test_access_by_name_ignores_profiles():
 def test_describe_changes_uses_setup_labels():
     text = ca.describe_changes({'permitted_users': 'admin_approved', 'ip_relaxation': 'bypass'})
     assert text == 'IP Relaxation = "Relax IP restrictions", Permitted Users = "Admin approved users are pre-authorized"'
+
+
+def test_policy_from_eca_maps_the_enum_spellings():
+    comp = component('<fullName>P_oauthPlcy</fullName><commaSeparatedPermissionSet> B_Set,A_Set,,A_Set </commaSeparatedPermissionSet>'
+                     '<ipRelaxationPolicyType>Enforce_RelaxRefresh</ipRelaxationPolicyType>'
+                     '<permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>'
+                     '<refreshTokenPolicyType>SpecificLifetime</refreshTokenPolicyType>'
+                     '<refreshTokenValidityPeriod>3</refreshTokenValidityPeriod><refreshTokenValidityUnit>Months</refreshTokenValidityUnit>')
+    assert ca.policy_from_eca(comp) == {'permitted_users': 'admin_approved', 'ip_relaxation': 'enforce_relax_refresh',
+                                        'refresh_token_policy': 'specific_lifetime:3:MONTHS', 'permission_sets': ['A_Set', 'B_Set']}
+    # a Specific* policy without its validity, or a value the module does not know, reads as unknown (None)
+    odd = component('<fullName>P</fullName><permittedUsersPolicyType>Other</permittedUsersPolicyType>'
+                    '<refreshTokenPolicyType>SpecificInactivity</refreshTokenPolicyType>')
+    assert ca.policy_from_eca(odd) == {'permitted_users': None, 'ip_relaxation': None, 'refresh_token_policy': None,
+                                       'permission_sets': []}
+
+
+@pytest.mark.parametrize('option, value, element, wire', [
+    ('permitted_users', 'all_self_authorize', 'permittedUsersPolicyType', 'AllSelfAuthorized'),
+    ('ip_relaxation', 'bypass_2fa', 'ipRelaxationPolicyType', 'Bypass_2factor'),
+    ('ip_relaxation', 'enforce_relax_refresh', 'ipRelaxationPolicyType', 'Enforce_RelaxRefresh'),
+    ('refresh_token_policy', 'zero', 'refreshTokenPolicyType', 'Zero'),
+])
+def test_apply_eca_policy_writes_the_eca_spelling(option, value, element, wire):
+    comp = component('<fullName>P</fullName><externalClientApplication>P</externalClientApplication>')
+    ca.apply_eca_policy(comp, {option: value}, None)
+    assert md.child_text(comp, element) == wire
+
+
+def test_apply_eca_policy_keeps_every_other_element_in_schema_order():
+    comp = component('<fullName>P</fullName><commaSeparatedProfile>System Administrator</commaSeparatedProfile>'
+                     '<externalClientApplication>P</externalClientApplication><startUrl>https://x.example</startUrl>')
+    ca.apply_eca_policy(comp, {'refresh_token_policy': 'specific_inactivity:90:DAYS', 'permitted_users': 'admin_approved'},
+                        ['A_Set', 'B_Set'])
+    assert [md.local(c.tag) for c in comp] == [
+        'fullName', 'commaSeparatedPermissionSet', 'commaSeparatedProfile', 'externalClientApplication', 'permittedUsersPolicyType',
+        'refreshTokenPolicyType', 'refreshTokenValidityPeriod', 'refreshTokenValidityUnit', 'startUrl']
+    assert md.child_text(comp, 'commaSeparatedPermissionSet') == 'A_Set,B_Set'
+    assert md.child_text(comp, 'refreshTokenValidityUnit') == 'Days'
+    ca.apply_eca_policy(comp, {}, [])
+    assert md.child_text(comp, 'commaSeparatedPermissionSet') is None
+
+
+def test_find_eca_reads_the_generated_name_first_and_only_policies_of_likely_names():
+    listing = [{'type': 'ExternalClientApplication', 'fullName': 'Planhat', 'id': '1'},
+               {'type': 'ExternalClientApplication', 'fullName': 'Planhat_Sandbox', 'id': '2'},
+               {'type': 'ExtlClntAppOauthConfigurablePolicies', 'fullName': 'Planhat_Sandbox_oauthPlcy'},
+               {'type': 'ExtlClntAppOauthConfigurablePolicies', 'fullName': 'Planhat_oauthPlcy'}]
+    app, names = ca.find_eca(listing, 'planhat')
+    assert app['id'] == '1' and names == ['Planhat_oauthPlcy']
+    app, names = ca.find_eca(listing[:3], 'Planhat')
+    assert names == ['Planhat_Sandbox_oauthPlcy']  # read, then picked (or not) by its externalClientApplication
+    assert ca.find_eca(listing, 'Gainsight') == (None, [])
+    app, _names = ca.find_eca([{'type': 'ExternalClientApplication', 'fullName': 'acme__Planhat'}], 'Planhat')
+    assert app['fullName'] == 'acme__Planhat'
+
+
+def test_pick_eca_policy_by_its_app():
+    mine = component('<fullName>X</fullName><externalClientApplication>Planhat</externalClientApplication>')
+    other = component('<fullName>Y</fullName><externalClientApplication>Planhat_Sandbox</externalClientApplication>')
+    assert ca.pick_eca_policy([other, mine], 'Planhat') is mine
+    assert ca.pick_eca_policy([other], 'Planhat') is None

@@ -21,18 +21,60 @@ def main():
     return sf_connected_app_policy.main()
 
 
-class Soap(object):
-    """readMetadata/updateMetadata of ConnectedApp for apps in ``apps`` (fullName -> policy dict)."""
+ENVELOPE = ('<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="%s" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>%%s</soapenv:Body></soapenv:Envelope>' % MD)
+ECA_TYPE, ECA_POLICY_TYPE = 'ExternalClientApplication', 'ExtlClntAppOauthConfigurablePolicies'
+ECA_ENUMS = {'permittedUsersPolicyType': ('AdminApprovedPreAuthorized', 'AllSelfAuthorized'),
+             'refreshTokenPolicyType': ('Infinite', 'SpecificInactivity', 'SpecificLifetime', 'Zero')}
 
-    def __init__(self, apps, refuse=None):
+
+def fault(code, text):
+    """A SOAP 1.1 fault as Salesforce sends it (HTTP 500, faultcode without a namespace on its element)."""
+    return 500, ('<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault>'
+                 '<faultcode>%s</faultcode><faultstring>%s</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>'
+                 % (code, text))
+
+
+def save_result(name, error=None):
+    errors = '<errors><message>%s</message><statusCode>%s</statusCode></errors>' % (error[1], error[0]) if error else ''
+    return 200, ENVELOPE % ('<updateMetadataResponse><result>%s<fullName>%s</fullName><success>%s</success></result>'
+                            '</updateMetadataResponse>' % (errors, name, 'false' if error else 'true'))
+
+
+class Soap(object):
+    """The Metadata API of the fake org.
+
+    ConnectedApp: readMetadata/updateMetadata for apps in ``apps`` (fullName -> policy dict).  External Client Apps
+    (sfemu/docs/external-client-apps.md): listMetadata of their two types, readMetadata and updateMetadata (the whole
+    component replaced) of the OAuth policies in ``ecas`` (policies fullName -> {element: text}), with the emulator's
+    refusals: no ECA permission (fault sf:INSUFFICIENT_ACCESS), a bad enum (fault soapenv:Client), a permission set
+    name the org does not have (SaveResult INVALID_FIELD).
+    """
+
+    def __init__(self, apps, refuse=None, ecas=None, permission_sets=(), eca_admin=True):
         self.apps = apps
         self.refuse = refuse
+        self.ecas = ecas or {}
+        self.permission_sets = set(permission_sets)
+        self.eca_admin = eca_admin
         self.updates = []
+        self.operations = []
+        self.store = True  # False: updateMetadata says success and changes nothing
+        self.update_fault = None
 
     def __call__(self, text):
         root = ET.fromstring(text)
         body = root.find('{http://schemas.xmlsoap.org/soap/envelope/}Body')[0]
         op = body.tag.split('}')[1]
+        self.operations.append(op)
+        if op == 'listMetadata':
+            return self.list(body)
+        mtype = body.findtext('{%s}type' % MD) or (body.find('{%s}metadata' % MD).get(
+            '{http://www.w3.org/2001/XMLSchema-instance}type') if body.find('{%s}metadata' % MD) is not None else '')
+        if mtype == ECA_POLICY_TYPE:
+            if not self.eca_admin:
+                return self.no_eca_permission(mtype)
+            return self.read_eca(body) if op == 'readMetadata' else self.update_eca(body)
         if op == 'readMetadata':
             recs = []
             for el in body.findall('{%s}fullNames' % MD):
@@ -46,32 +88,82 @@ class Soap(object):
                             '<scopes>Api</scopes></oauthConfig><oauthPolicy><ipRelaxation>%s</ipRelaxation>'
                             '<refreshTokenPolicy>%s</refreshTokenPolicy></oauthPolicy></records>'
                             % (el.text, el.text, pol['admin'], pol['ip'], pol['rtp']))
-            return 200, ('<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="%s" '
-                         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><readMetadataResponse><result>'
-                         '%s</result></readMetadataResponse></soapenv:Body></soapenv:Envelope>' % (MD, ''.join(recs)))
+            return 200, ENVELOPE % ('<readMetadataResponse><result>%s</result></readMetadataResponse>' % ''.join(recs))
         comp = body.find('{%s}metadata' % MD)
         self.updates.append(ET.tostring(comp, encoding='unicode'))
         name = comp.findtext('{%s}fullName' % MD)
         if self.refuse:
-            result = '<errors><message>%s</message><statusCode>CANNOT_MODIFY_MANAGED_OBJECT</statusCode></errors>' \
-                     '<fullName>%s</fullName><success>false</success>' % (self.refuse, name)
-        else:
-            pol = self.apps[name]
-            pol['admin'] = comp.findtext('{%s}oauthConfig/{%s}isAdminApproved' % (MD, MD))
-            pol['ip'] = comp.findtext('{%s}oauthPolicy/{%s}ipRelaxation' % (MD, MD))
-            pol['rtp'] = comp.findtext('{%s}oauthPolicy/{%s}refreshTokenPolicy' % (MD, MD))
-            self.on_update(pol)
-            result = '<fullName>%s</fullName><success>true</success>' % name
-        return 200, ('<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="%s"><soapenv:Body>'
-                     '<updateMetadataResponse><result>%s</result></updateMetadataResponse></soapenv:Body></soapenv:Envelope>'
-                     % (MD, result))
+            return save_result(name, ('CANNOT_MODIFY_MANAGED_OBJECT', self.refuse))
+        pol = self.apps[name]
+        pol['admin'] = comp.findtext('{%s}oauthConfig/{%s}isAdminApproved' % (MD, MD))
+        pol['ip'] = comp.findtext('{%s}oauthPolicy/{%s}ipRelaxation' % (MD, MD))
+        pol['rtp'] = comp.findtext('{%s}oauthPolicy/{%s}refreshTokenPolicy' % (MD, MD))
+        self.on_update(pol)
+        return save_result(name)
 
     @staticmethod
     def on_update(pol):
         """Replaced per test: what the org does after a successful update."""
 
+    # --- External Client Apps --------------------------------------------------------------------------------
+    @staticmethod
+    def no_eca_permission(mtype):
+        return fault('sf:INSUFFICIENT_ACCESS', 'INSUFFICIENT_ACCESS: %s needs the user permission "View all External Client '
+                                               'Apps, view their settings, and edit their policies"' % mtype)
 
-def org(installed=True, used=True, metadata=True, refuse=None, admin=False):
+    def list(self, body):
+        types = [q.findtext('{%s}type' % MD) for q in body.findall('{%s}queries' % MD)]
+        results = []
+        for mtype in types:
+            if not self.eca_admin:
+                return self.no_eca_permission(mtype)
+            names = {ECA_TYPE: sorted(p['externalClientApplication'] for p in self.ecas.values()),
+                     ECA_POLICY_TYPE: sorted(self.ecas)}.get(mtype, [])
+            results += ['<result><fullName>%s</fullName><id>0xE%012d</id><manageableState>installed</manageableState>'
+                        '<type>%s</type></result>' % (n, i, mtype) for i, n in enumerate(names)]
+        return 200, ENVELOPE % ('<listMetadataResponse>%s</listMetadataResponse>' % ''.join(results))
+
+    def read_eca(self, body):
+        recs = []
+        for el in body.findall('{%s}fullNames' % MD):
+            pol = self.ecas.get(el.text)
+            if pol is None:
+                recs.append('<records xsi:type="%s"/>' % ECA_POLICY_TYPE)
+                continue
+            recs.append('<records xsi:type="%s"><fullName>%s</fullName>%s</records>'
+                        % (ECA_POLICY_TYPE, el.text, ''.join('<%s>%s</%s>' % (k, pol[k], k) for k in sorted(pol))))
+        return 200, ENVELOPE % ('<readMetadataResponse><result>%s</result></readMetadataResponse>' % ''.join(recs))
+
+    def update_eca(self, body):
+        comp = body.find('{%s}metadata' % MD)
+        self.updates.append(ET.tostring(comp, encoding='unicode'))
+        if self.update_fault:
+            return fault(*self.update_fault)
+        values = dict((c.tag.split('}')[1], c.text) for c in comp)
+        name = values.pop('fullName')
+        for element, allowed in ECA_ENUMS.items():
+            if element in values and values[element] not in allowed:
+                return fault('soapenv:Client', "'%s' is not a valid value for the enum '%s'" % (values[element], element))
+        missing = [n for n in (values.get('commaSeparatedPermissionSet') or '').split(',') if n and n not in self.permission_sets]
+        if missing:
+            return save_result(name, ('INVALID_FIELD', "We couldn't find permission sets called %s" % ', '.join(missing)))
+        if self.store:
+            self.ecas[name] = values  # the whole component is replaced
+        return save_result(name)
+
+
+def eca_policy(name='Planhat', **elements):
+    """OAuth policies of a freshly installed ECA, plus elements this module never touches."""
+    values = {'externalClientApplication': name, 'label': name + '_oauthPlcy', 'permittedUsersPolicyType': 'AllSelfAuthorized',
+              'ipRelaxationPolicyType': 'Enforce', 'refreshTokenPolicyType': 'Infinite', 'commaSeparatedProfile': 'System Administrator',
+              'isClientCredentialsFlowEnabled': 'false', 'sessionTimeoutInMinutes': '120'}
+    values.update(elements)
+    return values
+
+
+def org(installed=True, used=True, metadata=True, refuse=None, admin=False, eca=None, eca_admin=True):
+    """The fake org.  ``eca``: {policies fullName: elements}: "Planhat" is an installed External Client App instead."""
+    installed = installed and eca is None
     tables = {
         'ConnectedApplication': [{'Id': APP_ID, 'Name': 'Planhat', 'OptionsAllowAdminApprovedUsersOnly': admin}] if installed else [],
         'OauthToken': [{'Id': '0CQ000000000001', 'AppName': 'Planhat', 'UseCount': 3}] if used else [],
@@ -85,7 +177,8 @@ def org(installed=True, used=True, metadata=True, refuse=None, admin=False):
              'Parent': {'Name': 'X00ex_profile', 'IsOwnedByProfile': True}},
         ] if installed else [],
     }
-    soap = Soap({'Planhat': {'admin': 'true' if admin else 'false', 'ip': 'BYPASS', 'rtp': 'infinite'}} if metadata else {}, refuse)
+    soap = Soap({'Planhat': {'admin': 'true' if admin else 'false', 'ip': 'BYPASS', 'rtp': 'infinite'}} if metadata else {}, refuse,
+                ecas=eca, permission_sets=['Planhat_Integration', 'Old_Access'], eca_admin=eca_admin)
     fake = SeaJoin(tables, soap=soap)
 
     def on_update(pol):
@@ -137,13 +230,14 @@ def test_apply_then_converged_in_two_requests():
     # the profile's access row is never touched
     assert any(r['Id'] == '0J0000000000002' for r in fake.tables['SetupEntityAccess'])
     app = result['connected_app']
-    assert app == {'id': APP_ID, 'name': 'Planhat', 'installed': True, 'permitted_users': 'admin_approved', 'ip_relaxation': 'enforce',
+    assert app == {'id': APP_ID, 'name': 'Planhat', 'kind': 'connected_app', 'installed': True, 'permitted_users': 'admin_approved', 'ip_relaxation': 'enforce',
                    'refresh_token_policy': 'specific_inactivity:90:DAYS', 'permission_sets': ['Planhat_Integration']}
     assert result['manual_steps'] == []
     fake.requests, fake.writes = [], []
     again, failed = run_module(main, fake, FULL)
     assert not failed and again['changed'] is False and 'diff' not in again
     assert len(fake.requests) == 2 and fake.writes == []  # composite read + readMetadata
+    assert fake.soap.operations.count('listMetadata') == 0  # an installed connected app is never looked for among ECAs
 
 
 def test_permitted_users_only_converged_costs_one_request():
@@ -166,7 +260,7 @@ def test_not_installed_in_check_mode_is_a_manual_step_not_a_change():
     result, failed = run_module(main, fake, FULL, check=True)
     assert not failed and result['changed'] is False
     assert len(result['manual_steps']) == 1 and 'Connected Apps OAuth Usage' in result['manual_steps'][0]
-    assert result['connected_app']['installed'] is False
+    assert result['connected_app']['installed'] is False and result['connected_app']['kind'] == 'none'
 
 
 def test_not_installed_with_require_installed_false_reports_without_failing():
@@ -249,3 +343,174 @@ def test_check_mode_with_metadata_absent_diff_holds_only_what_a_run_writes():
     assert 'Edit Policies' in result['manual_steps'][0]
     assert result['connected_app']['permitted_users'] == 'all_self_authorize'  # not what Setup has to do, what will be
     assert fake.writes == []
+
+
+# --- External Client Apps -------------------------------------------------------------------------------------------
+
+def eca_org(**elements):
+    return org(eca={'Planhat_oauthPlcy': eca_policy(**elements)})
+
+
+def test_eca_check_mode_reports_the_policy_drift_and_writes_nothing():
+    fake = eca_org()
+    result, failed = run_module(main, fake, FULL, check=True)
+    assert not failed, result
+    assert result['changed'] is True and result['manual_steps'] == [] and fake.soap.updates == [] and fake.writes == []
+    # ip_relaxation "enforce" is what a new ECA has: not a change
+    assert result['diff'] == {'before': {'permission_sets': {'Planhat_Integration': False}, 'permitted_users': 'all_self_authorize',
+                                         'refresh_token_policy': 'infinite'},
+                              'after': {'permission_sets': {'Planhat_Integration': True}, 'permitted_users': 'admin_approved',
+                                        'refresh_token_policy': 'specific_inactivity:90:DAYS'}}
+    assert result['connected_app']['kind'] == 'external_client_app'
+    assert result['msg'].startswith('Would update External Client App Planhat')
+    assert fake.soap.operations == ['listMetadata', 'readMetadata']
+
+
+def test_eca_apply_writes_the_whole_component_then_converges_in_three_requests():
+    fake = eca_org()
+    result, failed = run_module(main, fake, dict(FULL, ip_relaxation='bypass_2fa'))
+    assert not failed, result
+    assert result['changed'] is True and result['manual_steps'] == []
+    stored = fake.soap.ecas['Planhat_oauthPlcy']
+    assert stored == dict(eca_policy(), permittedUsersPolicyType='AdminApprovedPreAuthorized', ipRelaxationPolicyType='Bypass_2factor',
+                          refreshTokenPolicyType='SpecificInactivity', refreshTokenValidityPeriod='90', refreshTokenValidityUnit='Days',
+                          commaSeparatedPermissionSet='Planhat_Integration')
+    # elements kept as read, in schema (alphabetical) order
+    update = ET.fromstring(fake.soap.updates[0])
+    tags = [c.tag.split('}')[1] for c in update]
+    assert tags[0] == 'fullName' and tags[1:] == sorted(tags[1:])
+    assert fake.writes == []  # no SetupEntityAccess row: an ECA's permission sets live in its policies
+    assert result['connected_app'] == {'id': '0xE000000000000', 'name': 'Planhat', 'kind': 'external_client_app', 'installed': True,
+                                       'permitted_users': 'admin_approved', 'ip_relaxation': 'bypass_2fa',
+                                       'refresh_token_policy': 'specific_inactivity:90:DAYS', 'permission_sets': ['Planhat_Integration']}
+    # composite, listMetadata, readMetadata, updateMetadata, readMetadata (the verification)
+    assert fake.soap.operations == ['listMetadata', 'readMetadata', 'updateMetadata', 'readMetadata']
+    fake.requests, fake.soap.operations = [], []
+    again, failed = run_module(main, fake, dict(FULL, ip_relaxation='bypass_2fa'))
+    assert not failed and again['changed'] is False and again['manual_steps'] == []
+    assert len(fake.requests) == 3 and fake.soap.operations == ['listMetadata', 'readMetadata']
+    assert again['msg'] == 'No change: External Client App Planhat is as requested.'
+
+
+def test_eca_permission_sets_without_purge_keep_others_and_with_purge_are_exact():
+    fake = eca_org(commaSeparatedPermissionSet='Old_Access')
+    result, failed = run_module(main, fake, {'name': 'Planhat', 'permission_sets': ['Planhat_Integration']})
+    assert not failed and result['added'] == {'permission_sets': ['Planhat_Integration']}
+    assert fake.soap.ecas['Planhat_oauthPlcy']['commaSeparatedPermissionSet'] == 'Old_Access,Planhat_Integration'
+    result, failed = run_module(main, fake, {'name': 'Planhat', 'permission_sets': ['Planhat_Integration'], 'purge_permission_sets': True})
+    assert not failed and result['removed'] == {'permission_sets': ['Old_Access']}
+    assert fake.soap.ecas['Planhat_oauthPlcy']['commaSeparatedPermissionSet'] == 'Planhat_Integration'
+    assert fake.soap.ecas['Planhat_oauthPlcy']['commaSeparatedProfile'] == 'System Administrator'  # profiles never touched
+    result, failed = run_module(main, fake, {'name': 'Planhat', 'permission_sets': [], 'purge_permission_sets': True})
+    assert not failed and 'commaSeparatedPermissionSet' not in fake.soap.ecas['Planhat_oauthPlcy']
+    assert result['connected_app']['permission_sets'] == []
+
+
+def test_eca_infinite_refresh_policy_drops_the_validity_elements():
+    fake = eca_org(refreshTokenPolicyType='SpecificLifetime', refreshTokenValidityPeriod='12', refreshTokenValidityUnit='Hours')
+    result, failed = run_module(main, fake, {'name': 'Planhat', 'refresh_token_policy': 'infinite'})
+    assert not failed and result['diff']['before'] == {'refresh_token_policy': 'specific_lifetime:12:HOURS'}
+    stored = fake.soap.ecas['Planhat_oauthPlcy']
+    assert stored['refreshTokenPolicyType'] == 'Infinite' and 'refreshTokenValidityPeriod' not in stored
+    assert 'refreshTokenValidityUnit' not in stored
+
+
+def test_eca_found_under_its_package_namespace_and_policies_picked_by_their_app():
+    # Two ECAs whose names share a prefix; the subscriber org shows the namespace.
+    fake = org(eca={'acme__Planhat_oauthPlcy': eca_policy('acme__Planhat'),
+                    'acme__Planhat_Sandbox_oauthPlcy': eca_policy('acme__Planhat_Sandbox')})
+    result, failed = run_module(main, fake, {'name': 'Planhat', 'permitted_users': 'admin_approved'})
+    assert not failed, result
+    assert result['connected_app']['name'] == 'acme__Planhat'
+    assert fake.soap.ecas['acme__Planhat_oauthPlcy']['permittedUsersPolicyType'] == 'AdminApprovedPreAuthorized'
+    assert fake.soap.ecas['acme__Planhat_Sandbox_oauthPlcy']['permittedUsersPolicyType'] == 'AllSelfAuthorized'
+
+
+def test_eca_policies_under_an_unexpected_name_are_found_by_their_app():
+    fake = org(eca={'Planhat_oauth_defaultPolicy': eca_policy()})  # the name CumulusCI's task uses
+    result, failed = run_module(main, fake, {'name': 'Planhat', 'permitted_users': 'admin_approved'})
+    assert not failed, result
+    assert fake.soap.ecas['Planhat_oauth_defaultPolicy']['permittedUsersPolicyType'] == 'AdminApprovedPreAuthorized'
+
+
+def test_eca_without_oauth_policies_is_a_manual_step():
+    fake = org(eca={})
+    # an ECA listed with no OAuth policies component: listMetadata shows only the app
+    fake.soap.list = lambda body: (200, ENVELOPE % ('<listMetadataResponse><result><fullName>Planhat</fullName><id>0xE1</id>'
+                                                    '<type>ExternalClientApplication</type></result></listMetadataResponse>'))
+    result, failed = run_module(main, fake, FULL)
+    assert failed and 'has no OAuth policies' in result['msg'] and fake.soap.updates == []
+    result, failed = run_module(main, fake, dict(FULL, require_installed=False))
+    assert not failed and result['changed'] is False and 'has no OAuth policies' in result['manual_steps'][0]
+    assert result['connected_app']['kind'] == 'external_client_app'
+
+
+def test_eca_without_the_permission_says_which_permission_to_give():
+    fake = org(eca={'Planhat_oauthPlcy': eca_policy()}, eca_admin=False)
+    result, failed = run_module(main, fake, FULL)
+    assert failed and fake.soap.updates == []
+    assert 'INSUFFICIENT_ACCESS' in result['msg']
+    assert 'Give the automation user the permission "View all External Client Apps, view their settings, and edit their policies"' \
+        in result['msg']
+    result, failed = run_module(main, fake, dict(FULL, require_installed=False))
+    assert not failed and result['changed'] is False
+    assert 'Could not check whether "Planhat" is an External Client App' in result['manual_steps'][0]
+    assert 'Connected Apps OAuth Usage' in result['manual_steps'][1]  # it may still be a connected app to install
+
+
+def test_eca_update_refused_for_the_permission_says_which_permission_to_give():
+    fake = eca_org()
+    fake.soap.update_fault = ('sf:INSUFFICIENT_ACCESS', 'INSUFFICIENT_ACCESS: insufficient access rights on object id')
+    result, failed = run_module(main, fake, FULL)
+    assert failed and result['changed'] is False
+    assert 'Salesforce refused the OAuth policies of External Client App "Planhat"' in result['msg']
+    assert 'edit their policies' in result['msg'] and fake.soap.ecas['Planhat_oauthPlcy'] == eca_policy()
+
+
+def test_eca_unknown_permission_set_fails_before_any_write():
+    fake = eca_org()
+    result, failed = run_module(main, fake, dict(FULL, permission_sets=['Nope']))
+    assert failed and 'Unknown permission set(s): Nope' in result['msg'] and fake.soap.updates == []
+
+
+def test_eca_permission_set_refused_by_salesforce_is_explained():
+    fake = eca_org()
+    fake.soap.permission_sets.discard('Planhat_Integration')  # deleted between the read and the write
+    result, failed = run_module(main, fake, FULL)
+    assert failed and "We couldn't find permission sets called Planhat_Integration" in result['msg']
+    assert 'API name (PermissionSet.Name, not an Id' in result['msg'] and '[INVALID_FIELD]' in result['msg']
+
+
+def test_eca_enum_fault_is_explained():
+    fake = eca_org()
+    fake.soap.update_fault = ('soapenv:Client', "'Everybody' is not a valid value for the enum 'PermittedUsersPolicyType'")
+    result, failed = run_module(main, fake, FULL)
+    assert failed and "is not a valid value for the enum 'PermittedUsersPolicyType'" in result['msg']
+    assert 'api_version' in result['msg']
+
+
+def test_eca_verification_failure_is_reported():
+    fake = eca_org()
+    fake.soap.store = False
+    result, failed = run_module(main, fake, FULL)
+    assert failed and result['changed'] is True  # Salesforce said it saved the component
+    assert 'still show' in result['msg'] and 'permitted_users = all_self_authorize' in result['msg']
+
+
+def test_eca_check_mode_reports_a_permission_set_an_earlier_task_would_create():
+    fake = eca_org()
+    result, failed = run_module(main, fake, dict(FULL, permission_sets=['Not_Yet_Created']), check=True)
+    assert not failed and result['added'] == {'permission_sets': ['Not_Yet_Created']} and fake.soap.updates == []
+
+
+def test_unknown_app_suggests_external_client_apps_too():
+    fake = org(installed=False, used=False, eca={'Planhat_oauthPlcy': eca_policy()})
+    result, failed = run_module(main, fake, dict(FULL, name='Planhatt'))
+    assert failed and 'Did you mean: Planhat?' in result['msg']
+
+
+def test_old_api_version_cannot_see_ecas_and_says_so():
+    fake = org(installed=False)
+    fake.soap.list = lambda body: fault('sf:INVALID_TYPE', 'INVALID_TYPE: Cannot use: ExternalClientApplication in this version')
+    result, failed = run_module(main, fake, dict(FULL, require_installed=False))
+    assert not failed and 'cannot see External Client Apps' in result['manual_steps'][0]

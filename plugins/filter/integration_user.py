@@ -430,8 +430,11 @@ def integration_user_offboarding(org_info, desired, identity):
         # users None with all_users: the option is left out.
         'tokens': {'revoke': len(tokens) > 0, 'all_users': all_users, 'users': None if all_users else [username]},
         # The other permission sets keep their access (they are exposure, reported; a setup run purges them).
+        # ``connected_app`` false: the read found no installed connected app of that name, so if the vendor's app is
+        # an External Client App its policy (which the read does not see) may still name the permission set.
         'connected_app': {'remove': app['manage'] and ps_name in app_fact['permission_sets'],
-                          'keep_permission_sets': [n for n in app_fact['permission_sets'] if n != ps_name]},
+                          'keep_permission_sets': [n for n in app_fact['permission_sets'] if n != ps_name],
+                          'connected_app': bool(app_fact.get('installed'))},
         'assignment': {'remove': bool(user and user.get('permission_sets'))},
         # deactivate: sf_user state absent; freeze: state present with frozen (None: the option is left out).
         'user': {'run': user is not None, 'action': plan['action'],
@@ -529,6 +532,10 @@ def _offboarding_report(results, desired, identity, exposure, offboarding):
     if 'oauth_tokens' in changed_steps:
         manual_steps.append('Tell the vendor of %s that the integration has ended: its Salesforce connection of %s no '
                             'longer works.' % (app['name'], desired['org']))
+    if app['manage'] and offboarding and not offboarding['connected_app']['connected_app']:
+        manual_steps.append('If %s is an External Client App, remove the permission set %s from its policies (Setup > '
+                            'External Client App Manager > %s > Policies): offboarding reads only connected apps\' '
+                            'access.' % (app['name'], desired['permission_set']['name'], app['name']))
     report = _report_head(desired, identity, app['name'] if app['manage'] else '', None, changed_steps, results)
     report.update(manual_steps=manual_steps, warnings=list((offboarding or {}).get('warnings') or []),
                   exposure=_exposure_facts(exposure))

@@ -520,13 +520,14 @@ PS = 'Planhat_Integration'
 
 
 def exposure_info(tokens=(), holders=(), sets=(PS,), profiles=(), last_login='2026-12-01T08:00:00.000+0000',
-                  created='2026-01-05T09:00:00.000+0000', user_sets=(PS,), gathered=True):
+                  created='2026-01-05T09:00:00.000+0000', user_sets=(PS,), gathered=True, installed=True):
     """A preflight sf_org_info result with the exposure read (gather users, connected_apps, assignees)."""
     info = org_info()
     info['org']['users'] = [{'username': DERIVED, 'email': 'team@acme.example.com', 'last_login': last_login,
                              'created': created, 'permission_sets': list(user_sets)}]
     if gathered:
-        info['org']['connected_apps'] = [{'name': 'Planhat', 'permission_sets': list(sets), 'profiles': list(profiles),
+        info['org']['connected_apps'] = [{'name': 'Planhat', 'installed': installed, 'permission_sets': list(sets),
+                                          'profiles': list(profiles),
                                           'oauth_tokens': [dict(user=u, use_count=3, last_used='2026-12-01T00:00:00.000+0000',
                                                                 created='2026-11-01T00:00:00.000+0000') for u in tokens]}]
         info['org']['assignees'] = {PS: [{'username': u} for u in holders]}
@@ -642,7 +643,7 @@ def test_offboarding_an_integration_in_use():
     assert plan == {
         'user_exists': True,
         'tokens': {'revoke': True, 'all_users': False, 'users': [DERIVED]},
-        'connected_app': {'remove': True, 'keep_permission_sets': ['Sales_Ops']},
+        'connected_app': {'remove': True, 'keep_permission_sets': ['Sales_Ops'], 'connected_app': True},
         'assignment': {'remove': True},
         'user': {'run': True, 'action': 'deactivate', 'state': 'absent', 'frozen': None},
         'permission_set': {'delete': False},
@@ -701,6 +702,16 @@ def test_offboarding_report():
                                    'of org1 no longer works.']
     assert got['warnings'] == plan['warnings'] and 'joe@acme.example.com' in got['warnings'][0]
     assert got['diffs']['user'] == {}
+
+
+def test_offboarding_an_app_that_is_no_installed_connected_app_says_what_to_check_by_hand():
+    plan, want, who = offboarding(exposure_info(sets=[], installed=False))
+    assert plan['connected_app'] == {'remove': False, 'keep_permission_sets': [], 'connected_app': False}
+    res = dict((step, Recorded(changed=False)) for step in iu.OFFBOARD_STEPS)
+    got = iu.integration_user_report(res, desired=want, identity=who, exposure={}, offboarding=plan)
+    assert got['manual_steps'] == ['If Planhat is an External Client App, remove the permission set Planhat_Integration '
+                                   'from its policies (Setup > External Client App Manager > Planhat > Policies): '
+                                   "offboarding reads only connected apps' access."]
 
 
 def test_unknown_state_or_absent_action_is_refused():

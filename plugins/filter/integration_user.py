@@ -8,12 +8,16 @@ The role's YAML keeps the runbook's order and calls these; every rule it applies
 - ``integration_user_desired``: preset + role variables -> what to build (and why the inputs are refused);
 - ``integration_user_identity``: the org's login and preflight read -> who the integration user is, and why the
   preflight stops the run;
+- ``integration_user_exposure``: the preflight read -> who else can reach the org through the vendor's app, and what
+  a setup run removes;
+- ``integration_user_offboarding``: the preflight read -> what ``integration_user_state: absent`` removes, in order;
 - ``integration_user_report``: the step results -> ``integration_user_report``;
 - ``integration_user_drift_summary``: the reports of every org -> the drift summary of playbooks/drift_check.yml.
 
 Pure functions of their arguments: no API call, no Ansible state.
 """
 
+import datetime
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -21,8 +25,16 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.sfops.salesforce.plugins.module_utils.permissions import PREFIX
 
-# The report's steps, in the runbook's order (the order of changed_steps and diffs too).
-STEPS = ('user', 'permission_set', 'object_permissions', 'assignment', 'connected_app')
+# The report's steps, in the runbook's order (the order of changed_steps and diffs too): setting up, and offboarding
+# (integration_user_state: absent), where the order is the safe one - the vendor's tokens first, then its access, the
+# user's permission sets, the user, and last the permission set itself.
+STEPS = ('user', 'permission_set', 'object_permissions', 'assignment', 'connected_app', 'oauth_tokens')
+OFFBOARD_STEPS = ('oauth_tokens', 'connected_app', 'assignment', 'user', 'permission_set')
+STATES = ('present', 'absent')
+ABSENT_ACTIONS = ('deactivate', 'freeze')
+# What the preflight always reads, and what the exposure check (and offboarding) adds: one more composite request.
+PREFLIGHT_GATHER = ['limits', 'licenses', 'users']
+EXPOSURE_GATHER = ['connected_apps', 'assignees']
 
 # Admin-level power that no integration user needs (Modify All Data, Customize Application, Author Apex), and Use
 # Any API Client, which lets the user authorise any app and defeats the admin-approved app policy.
@@ -80,6 +92,27 @@ def _api_requests_remaining(org_info):
 def _user_licences(org_info):
     """sf_org_info (gather licenses): the user licences, each with name and available."""
     return list((org_info['org'].get('licenses') or {}).get('user_licenses') or [])
+
+
+def _exposure_read(org_info):
+    """Whether the preflight gathered connected_apps and assignees (the exposure check)."""
+    org = org_info.get('org') or {}
+    return 'connected_apps' in org and 'assignees' in org
+
+
+def _org_app(org_info, name):
+    """sf_org_info (gather connected_apps): the app of that name (Setup names compare case-insensitively), or an
+    empty one: oauth_tokens (user, use_count, last_used, created), permission_sets, profiles."""
+    for app in (org_info.get('org') or {}).get('connected_apps') or []:
+        if str(app.get('name') or '').lower() == str(name).lower():
+            return app
+    return {'oauth_tokens': [], 'permission_sets': [], 'profiles': []}
+
+
+def _org_assignees(org_info, permission_set):
+    """sf_org_info (gather assignees): the usernames that hold the permission set."""
+    holders = ((org_info.get('org') or {}).get('assignees') or {}).get(permission_set) or []
+    return [h['username'] for h in holders]
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -134,7 +167,9 @@ def integration_user_desired(preset_data, org, preset, username, email, first_na
                              objects, extra_objects, exclude_objects, write_back,
                              manage_connected_app, connected_app_name, connected_app_permitted_users,
                              connected_app_ip_relaxation, connected_app_refresh_token_policy,
-                             allow_dangerous_permissions, min_api_requests_remaining):
+                             allow_dangerous_permissions, min_api_requests_remaining,
+                             state, absent_action, absent_revoke_all_tokens, absent_delete_permission_set,
+                             check_exposure, stale_after_days, purge_other_assignees, purge_other_tokens):
     """What to build in one org: the preset's data with the role's variables applied (see the .yml for each key)."""
     api_only = boolean(api_only)
     write_back = boolean(write_back)
@@ -163,8 +198,14 @@ def integration_user_desired(preset_data, org, preset, username, email, first_na
     elif not ps_name or not last_name:
         failure = ("The permission set name and the user's last name are required with preset '%s'"
                    " (integration_user_permission_set_name, integration_user_last_name)." % preset)
+    elif state not in STATES or absent_action not in ABSENT_ACTIONS:
+        failure = ('integration_user_state must be one of %s and integration_user_absent_action one of %s (got %r, %r).'
+                   % (', '.join(STATES), ', '.join(ABSENT_ACTIONS), state, absent_action))
     else:
         failure = ''
+    # Offboarding needs the exposure read too: it says which tokens and access rows there are to remove.
+    read_exposure = boolean(check_exposure) or state == 'absent'
+    merged_objects = _merged_objects(preset_data, objects, extra_objects, exclude_objects, write_back)
 
     return {
         'org': org,
@@ -185,7 +226,7 @@ def integration_user_desired(preset_data, org, preset, username, email, first_na
             'description': permission_set_description or preset_ps['description'],
         },
         'system_permissions': list(granted.values()),
-        'objects': _merged_objects(preset_data, objects, extra_objects, exclude_objects, write_back),
+        'objects': merged_objects,
         'connected_app': {
             'manage': boolean(manage_connected_app) and len(app_name) > 0,
             'name': app_name,
@@ -195,6 +236,25 @@ def integration_user_desired(preset_data, org, preset, username, email, first_na
         },
         'dangerous_permissions': dangerous,
         'min_api_requests_remaining': int(min_api_requests_remaining),
+        'state': state,
+        'preflight': {
+            'gather': PREFLIGHT_GATHER + (EXPOSURE_GATHER if read_exposure else []),
+            # The names the setup steps will write are checked before the first write; offboarding writes none
+            # (None: the preflight does not check them).
+            'validate_system_permissions': list(granted.values()) if state == 'present' else None,
+            'validate_objects': merged_objects if state == 'present' else None,
+        },
+        'exposure': {
+            'check': boolean(check_exposure),
+            'stale_after_days': int(stale_after_days),
+            'purge_other_assignees': boolean(purge_other_assignees),
+            'purge_other_tokens': boolean(purge_other_tokens),
+        },
+        'offboarding': {
+            'action': absent_action,
+            'revoke_all_tokens': boolean(absent_revoke_all_tokens),
+            'delete_permission_set': boolean(absent_delete_permission_set),
+        },
         'failure': failure,
         'warnings': [MFA_WARNING] if _VIEW_ALL_DATA_KEY in granted and not api_only else [],
     }
@@ -246,7 +306,7 @@ def integration_user_identity(org_info, desired, org_id, login_username):
     if remaining < minimum:
         problem = ('only %s daily API requests remain (integration_user_min_api_requests_remaining: %s)'
                    % (remaining, minimum))
-    elif not user_existed and free <= 0:
+    elif not user_existed and free <= 0 and desired['state'] == 'present':
         problem = ('no free "%s" user licence for the new user %s (free one by deactivating an unused integration user, '
                    'or buy more)' % (licence, username))
     else:
@@ -254,6 +314,135 @@ def integration_user_identity(org_info, desired, org_id, login_username):
     if problem:
         identity['failure'] = 'Preflight failed for %s, nothing was changed: %s.' % (desired['org'], problem)
     return identity
+
+
+def _when(value):
+    """A Salesforce datetime (``2026-11-30T02:00:11.000+0000``) or ISO 8601 with ``Z`` as an aware datetime, or None."""
+    if not value:
+        return None
+    text = str(value).replace('Z', '+00:00')
+    text = re.sub(r'([+-]\d\d)(\d\d)$', r'\1:\2', text)
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise AnsibleFilterError('not a date and time: %r' % (value,))
+
+
+def _days(since, now):
+    return None if since is None else (now - since).days
+
+
+def _token_text(token, app_name):
+    return ('%s holds an OAuth token of %s (authorised %s, last used %s, used %s times).'
+            % (token.get('user'), app_name, token.get('created') or 'at an unknown time', token.get('last_used') or 'never',
+               token.get('use_count') or 0))
+
+
+def integration_user_exposure(org_info, desired, identity, now):
+    """Who else can reach the org through the vendor's app, from the preflight read, and what a setup run removes.
+
+    Read-only facts: the OAuth tokens of the app held by anyone but the integration user, the other holders of the
+    integration permission set, the other permission sets and the profiles with access to the app, and whether the
+    integration user's last login is older than ``stale_after_days`` (a stale integration). ``purge`` says which
+    purge steps a setup run takes (the role's purge variables; a step is skipped when the read found nothing for it).
+    """
+    username = identity['username']
+    ps_name = desired['permission_set']['name']
+    app = desired['connected_app']
+    settings = desired['exposure']
+    checked = _exposure_read(org_info)
+    me = username.lower()
+    app_fact = _org_app(org_info, app['name']) if app['manage'] else _org_app({}, '')
+    tokens = [t for t in app_fact['oauth_tokens'] if str(t.get('user') or '').lower() != me]
+    holders = _org_assignees(org_info, ps_name)
+    others = [h for h in holders if str(h).lower() != me]
+    other_sets = [n for n in app_fact['permission_sets'] if n != ps_name]
+    profiles = list(app_fact['profiles'])
+
+    user = next((u for u in _org_users(org_info) if str(u.get('username') or '').lower() == me), None)
+    clock = _when(now)
+    last_login = (user or {}).get('last_login')
+    days = _days(_when(last_login), clock)
+    days_created = _days(_when((user or {}).get('created')), clock)
+    limit = settings['stale_after_days']
+    stale = bool(user and limit > 0 and ((days is not None and days >= limit)
+                                         or (last_login is None and days_created is not None and days_created >= limit)))
+
+    findings = []
+    if checked:
+        findings.extend(_token_text(t, app['name']) for t in tokens)
+        findings.extend('%s holds the permission set %s.' % (h, ps_name) for h in others)
+        findings.extend('Permission set %s gives access to %s.' % (n, app['name']) for n in other_sets)
+        findings.extend('Profile %s gives access to %s.' % (n, app['name']) for n in profiles)
+    if stale and last_login:
+        findings.append('The integration user %s last logged in %s days ago (%s; integration_user_stale_after_days: %s).'
+                        % (username, days, last_login, limit))
+    elif stale:
+        findings.append('The integration user %s has never logged in since it was created %s days ago '
+                        '(integration_user_stale_after_days: %s).' % (username, days_created, limit))
+    holds_set = bool(user and ps_name in (user.get('permission_sets') or []))
+    return {
+        'checked': checked,
+        'exposed': len(findings) > 0,
+        'findings': findings,
+        'oauth_tokens': [dict((k, t.get(k)) for k in ('user', 'use_count', 'last_used', 'created')) for t in tokens],
+        'assignees': others,
+        'app_permission_sets': other_sets,
+        'app_profiles': profiles,
+        'last_login': last_login,
+        'days_since_login': days,
+        'stale': stale,
+        # What a setup run does about it. Without the exposure read the steps run anyway and read for themselves.
+        'purge': {
+            'other_tokens': bool(app['manage'] and settings['purge_other_tokens'] and (tokens or not checked)),
+            'other_assignees': bool(settings['purge_other_assignees'] and (others or not checked)),
+            # The assignees the permission set step keeps: the integration user, when it holds the set already (a new
+            # one gets it from the assignment step, in the runbook's order).
+            'keep_assignees': [username] if holds_set else [],
+        },
+    }
+
+
+def integration_user_offboarding(org_info, desired, identity):
+    """What ``integration_user_state: absent`` removes in one org, from the preflight read: which steps run.
+
+    A step runs only when the read shows something for it to do (a second run is then all skips and no-change
+    reads); the permission set is deleted only when asked, and never while anyone but the integration user holds it.
+    """
+    username = identity['username']
+    me = username.lower()
+    ps_name = desired['permission_set']['name']
+    app = desired['connected_app']
+    plan = desired['offboarding']
+    user = next((u for u in _org_users(org_info) if str(u.get('username') or '').lower() == me), None)
+    app_fact = _org_app(org_info, app['name']) if app['manage'] else _org_app({}, '')
+    all_users = plan['revoke_all_tokens']
+    tokens = [t for t in app_fact['oauth_tokens'] if all_users or str(t.get('user') or '').lower() == me]
+    others = [h for h in _org_assignees(org_info, ps_name) if str(h).lower() != me]
+    warnings = []
+    delete = plan['delete_permission_set']
+    if delete and others:
+        delete = False
+        warnings.append('Permission set %s is kept: %s still hold(s) it (it is deleted only when nobody else does).'
+                        % (ps_name, ', '.join(others)))
+    return {
+        'user_exists': user is not None,
+        # users None with all_users: the option is left out.
+        'tokens': {'revoke': len(tokens) > 0, 'all_users': all_users, 'users': None if all_users else [username]},
+        # The other permission sets keep their access (they are exposure, reported; a setup run purges them).
+        # ``connected_app`` false: the read found no installed connected app of that name, so if the vendor's app is
+        # an External Client App its policy (which the read does not see) may still name the permission set.
+        'connected_app': {'remove': app['manage'] and ps_name in app_fact['permission_sets'],
+                          'keep_permission_sets': [n for n in app_fact['permission_sets'] if n != ps_name],
+                          'connected_app': bool(app_fact.get('installed'))},
+        'assignment': {'remove': bool(user and user.get('permission_sets'))},
+        # deactivate: sf_user state absent; freeze: state present with frozen (None: the option is left out).
+        'user': {'run': user is not None, 'action': plan['action'],
+                 'state': 'absent' if plan['action'] == 'deactivate' else 'present',
+                 'frozen': True if plan['action'] == 'freeze' else None},
+        'permission_set': {'delete': delete},
+        'warnings': warnings,
+    }
 
 
 def _app_status(name, kind, installed, app_steps):
@@ -266,14 +455,16 @@ def _app_status(name, kind, installed, app_steps):
     return '%s is %s: its policy and access are set through the API, nothing is left to click.' % (name, APP_KINDS[kind])
 
 
-def integration_user_report(results, desired, identity):
+def integration_user_report(results, desired, identity, exposure=None, offboarding=None):
     """``integration_user_report`` of one org: what changed and what a person still has to do, in order."""
+    if desired['state'] == 'absent':
+        return _offboarding_report(results, desired, identity, exposure, offboarding)
     app = desired['connected_app']
     manage_app = app['manage']
     app_result = results['connected_app']
     # A step counts as changed as its task did (a manual step is never a change: the module reports it apart).
     changed_steps = [step for step in STEPS
-                     if (step != 'connected_app' or manage_app) and _step_changed(results[step])]
+                     if (step not in ('connected_app', 'oauth_tokens') or manage_app) and _step_changed(results[step])]
     installed = _app_installed(app_result) if manage_app else True
     kind = _app_kind(app_result) if manage_app else ''
     app_steps = _app_manual_steps(app_result) if manage_app and installed else []
@@ -297,25 +488,58 @@ def integration_user_report(results, desired, identity):
         else:
             manual_steps.extend(app_steps)
 
+    report = _report_head(desired, identity, app_name if manage_app else '', installed, changed_steps, results)
+    report.update(connected_app_kind=kind,
+                  connected_app_status=_app_status(app_name, kind, installed, app_steps) if manage_app else '')
+    report.update(manual_steps=manual_steps, warnings=list(desired['warnings']), exposure=_exposure_facts(exposure))
+    return report
+
+
+def _report_head(desired, identity, app_name, installed, changed_steps, results):
+    """The keys every report starts with; the app's kind and status follow (a setup run's, or empty)."""
     return {
         'org': desired['org'],
         'org_id': identity['org_id'],
         'preset': desired['preset'],
-        'username': username,
+        'state': desired['state'],
+        'username': identity['username'],
         'permission_set': desired['permission_set']['name'],
-        'connected_app': app_name if manage_app else '',
+        'connected_app': app_name,
         'connected_app_installed': installed,
-        # connected_app, external_client_app or none; empty when the role does not manage the app.
-        'connected_app_kind': kind,
-        'connected_app_status': _app_status(app_name, kind, installed, app_steps) if manage_app else '',
+        # connected_app, external_client_app or none; empty when the role does not manage the app (or offboards).
+        'connected_app_kind': '',
+        'connected_app_status': '',
         'changed': len(changed_steps) > 0,
         'changed_steps': changed_steps,
         # Only the steps that changed, with the module's own before/after (never a secret: the modules build
-        # their diffs from permission and policy fields only).
+        # their diffs from permission, policy and token-usage fields only).
         'diffs': dict((step, _step_diff(results[step])) for step in changed_steps),
-        'manual_steps': manual_steps,
-        'warnings': list(desired['warnings']),
     }
+
+
+def _exposure_facts(exposure):
+    """The exposure as the report shows it (the facts, not what the run does about them); {} when not checked."""
+    if not exposure or not exposure.get('checked') and not exposure.get('stale'):
+        return {}
+    return dict((k, v) for k, v in exposure.items() if k != 'purge')
+
+
+def _offboarding_report(results, desired, identity, exposure, offboarding):
+    app = desired['connected_app']
+    changed_steps = [step for step in OFFBOARD_STEPS
+                     if (step not in ('connected_app', 'oauth_tokens') or app['manage']) and _step_changed(results[step])]
+    manual_steps = []
+    if 'oauth_tokens' in changed_steps:
+        manual_steps.append('Tell the vendor of %s that the integration has ended: its Salesforce connection of %s no '
+                            'longer works.' % (app['name'], desired['org']))
+    if app['manage'] and offboarding and not offboarding['connected_app']['connected_app']:
+        manual_steps.append('If %s is an External Client App, remove the permission set %s from its policies (Setup > '
+                            'External Client App Manager > %s > Policies): offboarding reads only connected apps\' '
+                            'access.' % (app['name'], desired['permission_set']['name'], app['name']))
+    report = _report_head(desired, identity, app['name'] if app['manage'] else '', None, changed_steps, results)
+    report.update(manual_steps=manual_steps, warnings=list((offboarding or {}).get('warnings') or []),
+                  exposure=_exposure_facts(exposure))
+    return report
 
 
 def integration_user_drift_summary(reports, generated_at):
@@ -333,11 +557,15 @@ def integration_user_drift_summary(reports, generated_at):
     return {
         'generated_at': generated_at,
         'orgs': len(reports),
+        # The steps every checked org has a result for (one JUnit test case each).
+        'steps': list(STEPS),
         'drifted_orgs': drifted,
         'error_orgs': errors,
         'converged_orgs': sorted(org for org in reports if org not in drifted and org not in errors),
         # Not drift: what only a person can do (install the app, an app policy only Setup can change, ...).
         'manual_step_orgs': [org for org, report in reports.items() if report.get('manual_steps')],
+        # Not drift either, and reported apart: someone else can reach the org through the vendor's app.
+        'exposed_orgs': [org for org, report in reports.items() if (report.get('exposure') or {}).get('exposed')],
     }
 
 
@@ -346,6 +574,8 @@ class FilterModule(object):
         return {
             'integration_user_desired': integration_user_desired,
             'integration_user_identity': integration_user_identity,
+            'integration_user_exposure': integration_user_exposure,
+            'integration_user_offboarding': integration_user_offboarding,
             'integration_user_report': integration_user_report,
             'integration_user_drift_summary': integration_user_drift_summary,
         }

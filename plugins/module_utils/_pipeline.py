@@ -20,6 +20,13 @@ called), the diff (only the changed keys), the return shape (the resource under 
 ``added``/``removed`` as ``{list option: [items]}`` with a key for every list the module manages, ``msg``),
 warnings, and failures (every ``SalesforceError`` goes through the runner's ``fail_from``, which scrubs secrets).
 
+Overlapping runs converge here too, for every body: when Salesforce refuses a write because the org changed since the
+read (a create refused as a duplicate, a delete or revocation of a row that is already gone:
+``CONFLICT_ERROR_CODES``), the resource is read and planned again and the new plan is applied, so the run that lost the
+race carries on as an update instead of failing or writing a second row.  When the new plan is the same as the refused
+one, the record in the way is not the one this task manages (a username taken in another org, a label another
+permission set uses): the run fails with the body's ``conflict_error`` and Salesforce's error code.
+
 Typical body (see ``_sf_permission_set_assignment.py`` for a complete small one)::
 
     class Thing(Resource):
@@ -36,8 +43,23 @@ Typical body (see ``_sf_permission_set_assignment.py`` for a complete small one)
     SPEC = Thing.spec(argument_spec=dict(...))
 """
 
+from .client import GONE_ERROR_CODES
 from .errors import SalesforceError
 from .module import ModuleSpec
+from .retry import DUPLICATE_ERROR_CODES
+
+# A write refused because another writer got there first: the row exists (duplicate) or is already gone
+# (``unsupported_token_type`` is the revoke endpoint's answer for a token that is no longer there, Help "Revoke OAuth
+# Tokens").
+CONFLICT_ERROR_CODES = DUPLICATE_ERROR_CODES + GONE_ERROR_CODES + ('unsupported_token_type',)
+# Attempts of apply() in one run: the first, then one per re-read (two overlapping runs need one; a third writer two).
+APPLY_ROUNDS = 3
+
+
+def is_conflict(error):
+    """Whether ``error`` (a SalesforceError) is a write refused because the org changed since it was read."""
+    codes = [error.error_code] + [r.get('error_code') for r in error.records]
+    return any(code in CONFLICT_ERROR_CODES for code in codes)
 
 
 def reconcile(current, desired, purge=False):
@@ -117,6 +139,22 @@ class Plan(object):
     def diff(self):
         return {'before': self.before, 'after': self.after}
 
+    def same_as(self, other):
+        """Whether ``other`` would make the same change (what run() compares after re-reading for a conflict)."""
+        return ((self.action, self.before, self.after, self.added, self.removed)
+                == (other.action, other.before, other.after, other.added, other.removed))
+
+    def carry(self, earlier):
+        """Take over what ``earlier`` (this run's refused plan) had already saved: the result still reports it."""
+        self.applied = dict(earlier.applied, **self.applied)
+        self.forced = self.forced or bool(earlier.applied)
+        for kind in ('added', 'removed'):
+            saved = earlier.applied.get(kind)
+            for option, items in (saved.items() if isinstance(saved, dict) else ()):
+                if option in self.added:
+                    self.list_change(option, **{kind: items})
+        self.warnings = earlier.warnings + [w for w in self.warnings if w not in earlier.warnings]
+
 
 class Resource(object):
     """Base of every module body.  Subclasses set ``RESULT_KEY``, ``LISTS`` and ``NOUN`` and implement
@@ -157,12 +195,7 @@ class Resource(object):
         plan = self.plan(current)
         after = None
         if plan.changed and not task.check_mode:
-            try:
-                after = self.apply(plan)
-            except SalesforceError as err:
-                self._warn(plan)
-                # Writes Salesforce already saved stay saved: the failure must not say "changed: false".
-                task.fail_from(err, changed=bool(plan.applied), applied=plan.applied)
+            plan, after = self._apply(plan)
         self._warn(plan)
         # Read after apply, which may narrow the plan to what Salesforce accepted (Plan.drop).
         result = {'changed': plan.changed, self.RESULT_KEY: plan.state if after is None else after,
@@ -172,6 +205,43 @@ class Resource(object):
         result.update(plan.extra)
         result['msg'] = self.message(plan, task.check_mode)
         return result
+
+    def _apply(self, plan):
+        """apply(), converging with a concurrent writer (see the module docstring); returns (plan, after)."""
+        attempt = 1
+        while True:
+            try:
+                return plan, self.apply(plan)
+            except SalesforceError as err:
+                if not is_conflict(err) or attempt == APPLY_ROUNDS:
+                    self._fail(plan, err)
+                refused, step = err, self.task.step
+            attempt += 1
+            self.step('reading %s again after %s was refused (%s)' % (self.describe(), step, refused.error_code))
+            try:
+                again = self.plan(self.read())
+            except SalesforceError as err:
+                self._fail(plan, err)
+            if not plan.applied and again.same_as(plan):
+                # What Salesforce found is not what this task manages: re-reading changed nothing.
+                self.task.step = step
+                self._fail(plan, self.conflict_error(refused))
+            pending = again.changed
+            again.carry(plan)
+            again.warnings.append('Salesforce refused %s with %s: another run changed %s meanwhile, so it was read again '
+                                  'and the run carried on from what the org holds now.' % (step, refused.error_code, self.describe()))
+            plan = again
+            if not pending:
+                return plan, None
+
+    def _fail(self, plan, err):
+        self._warn(plan)
+        # Writes Salesforce already saved stay saved: the failure must not say "changed: false".
+        self.task.fail_from(err, changed=bool(plan.applied), applied=plan.applied)
+
+    def conflict_error(self, error):
+        """The failure for a duplicate or missing row that re-reading did not explain (a body may say more)."""
+        return error
 
     def _warn(self, plan):
         for warning in plan.warnings:

@@ -22,7 +22,7 @@ from .module import ModuleSpec
 from .permissions import PREFIX, check_objects, check_system_permissions, field_level, object_row_flags, strip_prefix
 from ._sf_object_permission import FIELD_FIELDS, OBJ_FIELDS, describe_subrequests, object_entry_options, take_describes
 
-GATHER = ('organization', 'versions', 'limits', 'licenses', 'users', 'permission_sets', 'connected_apps')
+GATHER = ('organization', 'versions', 'limits', 'licenses', 'users', 'permission_sets', 'connected_apps', 'assignees')
 DEFAULT_GATHER = ['organization', 'versions', 'limits', 'licenses']
 READ_STEP = 'reading the org'
 # The failure message starts "Failed while <step>:"; sf_org_info only reads, so whatever failed, nothing was changed.
@@ -55,7 +55,7 @@ def build_subrequests(client, params, gather):
         subs.append(client.sub_query('user_licenses', 'SELECT Id, Name, Status, TotalLicenses, UsedLicenses FROM UserLicense'))
         subs.append(client.sub_query('psl', 'SELECT Id, MasterLabel, DeveloperName, Status, TotalLicenses, UsedLicenses FROM PermissionSetLicense'))
     if 'users' in gather:
-        subs.append(client.sub_query('users', 'SELECT Id, Username, Name, Email, IsActive, UserType, Profile.Name, LastLoginDate, '
+        subs.append(client.sub_query('users', 'SELECT Id, Username, Name, Email, IsActive, UserType, Profile.Name, LastLoginDate, CreatedDate, '
                                               '(SELECT PermissionSetId, PermissionSet.Name, PermissionSet.IsOwnedByProfile FROM PermissionSetAssignments) '
                                               'FROM User%s' % _where('Username', params.get('usernames'))))
     if 'permission_sets' in gather:
@@ -66,10 +66,16 @@ def build_subrequests(client, params, gather):
         subs.append(client.sub_query('apps', 'SELECT Id, Name, OptionsAllowAdminApprovedUsersOnly, OptionsRefreshTokenValidityMetric, '
                                              'RefreshTokenValidityPeriod FROM ConnectedApplication%s'
                                              % _where('Name', params.get('connected_app_names'))))
-        subs.append(client.sub_query('tokens', 'SELECT Id, AppName, UserId, User.Username, UseCount, LastUsedDate FROM OauthToken%s'
-                                               % _where('AppName', params.get('connected_app_names'))))
-        subs.append(client.sub_query('access', "SELECT Id, ParentId, Parent.Name, SetupEntityId FROM SetupEntityAccess "
-                                               "WHERE SetupEntityType = 'ConnectedApplication'"))
+        # Never DeleteToken: it is a credential (sf_oauth_token reads it only to revoke).
+        subs.append(client.sub_query('tokens', 'SELECT Id, AppName, UserId, User.Username, UseCount, LastUsedDate, CreatedDate '
+                                               'FROM OauthToken%s' % _where('AppName', params.get('connected_app_names'))))
+        subs.append(client.sub_query('access', "SELECT Id, ParentId, Parent.Name, Parent.IsOwnedByProfile, Parent.Profile.Name, "
+                                               "SetupEntityId FROM SetupEntityAccess WHERE SetupEntityType = 'ConnectedApplication'"))
+    if 'assignees' in gather:
+        subs.append(client.sub_query('assignees', 'SELECT Id, AssigneeId, Assignee.Username, Assignee.IsActive, PermissionSet.Name '
+                                                  'FROM PermissionSetAssignment%s'
+                                                  % _where('PermissionSet.Name', params.get('permission_set_names'),
+                                                           base='PermissionSet.IsOwnedByProfile = false')))
     # Describes last: they are not queries, so they fill the composites the queries need anyway.
     if 'permission_sets' in gather or params.get('validate_system_permissions') is not None:
         subs.append(client.sub_describe('ps_describe', 'PermissionSet'))
@@ -171,6 +177,8 @@ def gather_and_validate(client, params, task=None):
         org['permission_sets'] = _permission_sets(client, params, res)
     if 'connected_apps' in gather:
         org['connected_apps'] = _connected_apps(params, res)
+    if 'assignees' in gather:
+        org['assignees'] = _assignees(params, res)
     return org, validation
 
 
@@ -187,7 +195,7 @@ def _user(row):
     assignments = _records(row.get('PermissionSetAssignments'))
     return {'id': row['Id'], 'username': row.get('Username'), 'name': row.get('Name'), 'email': row.get('Email'),
             'is_active': row.get('IsActive'), 'user_type': row.get('UserType'), 'profile': _name(row, 'Profile'),
-            'last_login': row.get('LastLoginDate'),
+            'last_login': row.get('LastLoginDate'), 'created': row.get('CreatedDate'),
             'permission_sets': sorted(_name(a, 'PermissionSet') for a in assignments if not (a.get('PermissionSet') or {}).get('IsOwnedByProfile'))}
 
 
@@ -219,32 +227,52 @@ def _permission_sets(client, params, res):
 def _connected_apps(params, res):
     apps = {}
     by_id = {}
+
+    def entry(name, row):
+        return {'name': name, 'id': row.get('Id'), 'installed': bool(row), 'admin_approved_users_only': row.get('OptionsAllowAdminApprovedUsersOnly'),
+                'refresh_token_validity_period': row.get('RefreshTokenValidityPeriod'),
+                'refresh_token_validity_by_inactivity': row.get('OptionsRefreshTokenValidityMetric'),
+                'oauth_users': [], 'oauth_use_count': 0, 'oauth_tokens': [], 'permission_sets': [], 'profiles': []}
     for row in _records(res['apps']):
-        apps[row['Name']] = {'name': row['Name'], 'id': row['Id'], 'installed': True,
-                             'admin_approved_users_only': row.get('OptionsAllowAdminApprovedUsersOnly'),
-                             'refresh_token_validity_period': row.get('RefreshTokenValidityPeriod'),
-                             'refresh_token_validity_by_inactivity': row.get('OptionsRefreshTokenValidityMetric'),
-                             'oauth_users': [], 'oauth_use_count': 0, 'permission_sets': []}
-        by_id[row['Id']] = apps[row['Name']]
+        apps[row['Name']] = by_id[row['Id']] = entry(row['Name'], row)
     for tok in _records(res['tokens']):
         name = tok.get('AppName')
         # Used but not installed: the app only shows up through the OAuth tokens of its users.
-        app = apps.setdefault(name, {'name': name, 'id': None, 'installed': False, 'admin_approved_users_only': None,
-                                     'refresh_token_validity_period': None, 'refresh_token_validity_by_inactivity': None,
-                                     'oauth_users': [], 'oauth_use_count': 0, 'permission_sets': []})
+        app = apps.setdefault(name, entry(name, {}))
         user = _name(tok, 'User', 'Username') or tok.get('UserId')
         if user not in app['oauth_users']:
             app['oauth_users'].append(user)
         app['oauth_use_count'] += tok.get('UseCount') or 0
+        app['oauth_tokens'].append({'id': tok['Id'], 'user': user, 'user_id': tok.get('UserId'), 'use_count': tok.get('UseCount'),
+                                    'last_used': tok.get('LastUsedDate'), 'created': tok.get('CreatedDate')})
     for acc in _records(res['access']):
         app = by_id.get(acc.get('SetupEntityId'))
-        if app is not None:
-            app['permission_sets'].append(_name(acc, 'Parent') or acc.get('ParentId'))
+        if app is None:
+            continue
+        parent = acc.get('Parent') or {}
+        if parent.get('IsOwnedByProfile'):
+            # A profile's own permission set has a generated name: the profile's name says who has access.
+            app['profiles'].append(_name(parent, 'Profile') or parent.get('Name') or acc.get('ParentId'))
+        else:
+            app['permission_sets'].append(parent.get('Name') or acc.get('ParentId'))
     wanted = params.get('connected_app_names')
     out = [apps[k] for k in sorted(apps, key=str) if not wanted or k in wanted]
     for app in out:
-        app['oauth_users'].sort(key=str)
-        app['permission_sets'].sort(key=str)
+        for key in ('oauth_users', 'permission_sets', 'profiles'):
+            app[key].sort(key=str)
+        app['oauth_tokens'].sort(key=lambda t: (str(t['user']).lower(), t['id']))
+    return out
+
+
+def _assignees(params, res):
+    """{permission set name: [{username, user_id, is_active}]}, every set of permission_set_names listed (held or not)."""
+    out = dict((name, []) for name in params.get('permission_set_names') or [])
+    for row in _records(res['assignees']):
+        name = _name(row, 'PermissionSet')
+        out.setdefault(name, []).append({'username': _name(row, 'Assignee', 'Username'), 'user_id': row.get('AssigneeId'),
+                                         'is_active': (row.get('Assignee') or {}).get('IsActive')})
+    for holders in out.values():
+        holders.sort(key=lambda h: str(h['username']).lower())
     return out
 
 

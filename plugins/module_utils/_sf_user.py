@@ -155,16 +155,25 @@ def user_view(user, login, psl_ids, psls, profile_name=None):
 
 
 def map_error(err):
-    """Clearer messages for the errors a user task meets most."""
-    if err.error_code == 'DUPLICATE_USERNAME' or (err.records and any(r.get('error_code') == 'DUPLICATE_USERNAME' for r in err.records)):
-        return InputError('The username is already taken. Usernames are unique across ALL Salesforce orgs (every customer, '
-                          'sandboxes included), so it may belong to a user in another org.',
-                          hint='Pick a username that is unique worldwide, for example with your My Domain in it '
-                               '(integration.planhat@yourcompany.com.prod); it need not be a real mailbox.')
+    """A clearer message for the refusal a user write meets most (a duplicate username is the pipeline's: it first
+    looks for the user in this org, see User.conflict_error)."""
     if err.error_code == 'LICENSE_LIMIT_EXCEEDED':
         return InputError('Salesforce refused: no licence of the needed type is left (%s).' % err.message,
                           hint='Free or buy a licence; sf_org_info gather=licenses shows the counts.')
     return err
+
+
+def username_taken(err, username):
+    """DUPLICATE_USERNAME when this org has no such user: it belongs to a user of another org.  The error code stays."""
+    if err.error_code != 'DUPLICATE_USERNAME' and not any(r.get('error_code') == 'DUPLICATE_USERNAME' for r in err.records):
+        return err
+    taken = SalesforceError(err.status, 'DUPLICATE_USERNAME',
+                            'The username %s is already taken, and not by a user of this org. Usernames are unique across '
+                            'ALL Salesforce orgs (every customer, sandboxes included), so it belongs to a user in another '
+                            'org.' % username, fields=['Username'])
+    taken.hint = ('Pick a username that is unique worldwide, for example with your My Domain in it '
+                  '(integration.planhat@yourcompany.com.prod); it need not be a real mailbox.')
+    return taken
 
 
 def check_options(params):
@@ -184,6 +193,9 @@ class User(Resource):
 
     def describe(self):
         return 'user %s' % self.params['username']
+
+    def conflict_error(self, error):
+        return username_taken(error, self.params['username'])
 
     def read(self):
         return read_state(self.client, self.params['username'], self.params['state'] == 'present')
@@ -339,7 +351,7 @@ class User(Resource):
             answer = self.client.composite(subs, all_or_none=True, allow_errors=True)
             error = first_real_error(answer)
             if error is not None:
-                raise map_error(error)
+                raise map_error(error)  # DUPLICATE_USERNAME goes through as it is: the pipeline looks the user up
             plan.applied['user'] = 'created' if writes['kind'] == 'create' else 'updated'
             user_id = user_id or answer['newUser']['id']
         self._password(user_id, plan, created=writes['kind'] == 'create')

@@ -492,6 +492,41 @@ class SalesforceClient(object):
         self.login()
         self.policy.call(send, idempotent=True, relogin=self.relogin, what=what)
 
+    def revoke(self, token):
+        """Revoke an OAuth token at ``/services/oauth2/revoke`` (Help "Revoke OAuth Tokens": a form POST of
+        ``token``, answered 200; a refresh token takes every access token issued from it along).  ``token`` is a
+        refresh token or the ``DeleteToken`` of an OauthToken row, and must already be a no_log value.
+
+        Repeating it is harmless: sent again after a lost answer, the token being unknown (400
+        ``unsupported_token_type``) means the first attempt revoked it.
+        """
+        url = self.login().instance_url + '/services/oauth2/revoke'
+        what = 'POST /services/oauth2/revoke'
+        attempts = []
+
+        def send():
+            attempts.append(1)
+            self.api_requests += 1
+            self.calls.append(('POST', '/services/oauth2/revoke'))
+            try:
+                resp = self.http.post(url, data={'token': token}, timeout=self.timeout, verify=self.verify)
+            except requests.exceptions.RequestException as exc:
+                error = SalesforceError(None, 'CONNECTION_ERROR', '%s failed: %s.' % (what, transport_error_message(exc)))
+                error.cause = exc
+                raise error from exc
+            if resp.status_code < 300:
+                return None
+            try:
+                payload = resp.json()
+            except ValueError:
+                payload = None
+            error = parse_errors(resp.status_code, payload, resp.text)
+            if len(attempts) > 1 and error.error_code == 'unsupported_token_type':
+                return None
+            raise error
+
+        return self.policy.call(send, idempotent=True, what=what)
+
     # --- composite --------------------------------------------------------------------------------------------
     def sub_query(self, ref, soql):
         return {'method': 'GET', 'url': '%s/query?q=%s' % (self.base, quote(soql, safe='')), 'referenceId': ref}

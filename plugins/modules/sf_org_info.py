@@ -32,17 +32,23 @@ options:
       - V(permission_sets) - permission sets (not profile-owned) with system, object and field permissions and
         assignments (filter with O(permission_set_names)).
       - V(connected_apps) - connected apps installed in the org (a C(ConnectedApplication) row) or only used
-        (C(OauthToken) rows), with their policy and the permission sets that grant access (filter with O(connected_app_names)).
+        (C(OauthToken) rows), with their policy, the OAuth tokens users hold for them (who, when last used, how often)
+        and the permission sets and profiles that grant access (filter with O(connected_app_names)).
+      - V(assignees) - who holds the permission sets of O(permission_set_names) (all permission sets when omitted),
+        one query, much lighter than V(permission_sets).
+      - V(connected_apps) with V(users) and V(assignees) is what a drift check needs to see who else can reach the
+        org through a vendor's app (the integration_user role's exposure report); all three ride in one composite
+        with V(limits) and V(licenses), split in two by Salesforce's five queries per composite.
     type: list
     elements: str
-    choices: [organization, versions, limits, licenses, users, permission_sets, connected_apps]
+    choices: [organization, versions, limits, licenses, users, permission_sets, connected_apps, assignees]
     default: [organization, versions, limits, licenses]
   usernames:
     description: Only these users for V(users). All users when omitted.
     type: list
     elements: str
   permission_set_names:
-    description: Only these permission sets (API names) for V(permission_sets). All when omitted.
+    description: Only these permission sets (API names) for V(permission_sets) and V(assignees). All when omitted.
     type: list
     elements: str
   connected_app_names:
@@ -180,7 +186,9 @@ org:
         user_licenses: [{id: 1005g000000ABCDAAA, name: Salesforce Integration, status: Active, total: 5, used: 1, available: 4}]
         permission_set_licenses: []
     users:
-      description: C(id), C(username), C(name), C(email), C(is_active), C(user_type), C(profile), C(last_login), C(permission_sets).
+      description:
+        - C(id), C(username), C(name), C(email), C(is_active), C(user_type), C(profile), C(last_login)
+          (C(LastLoginDate), null when the user never logged in), C(created), C(permission_sets).
       type: list
       elements: dict
       returned: when V(users) is gathered
@@ -194,11 +202,24 @@ org:
     connected_apps:
       description:
         - C(name), C(id), C(installed), C(admin_approved_users_only), C(refresh_token_validity_period),
-          C(refresh_token_validity_by_inactivity), C(oauth_users), C(oauth_use_count), C(permission_sets).
+          C(refresh_token_validity_by_inactivity), C(oauth_users), C(oauth_use_count), C(permission_sets),
+          C(profiles).
+        - C(oauth_tokens) lists each C(OauthToken) row with C(id), C(user) (username), C(user_id), C(use_count),
+          C(last_used) and C(created); never its C(DeleteToken). Reading other users' tokens needs the
+          C(Customize Application) permission (otherwise Salesforce shows only the login user's own).
+        - C(permission_sets) are the permission sets and C(profiles) the profiles (by profile name) with access to the
+          app (C(SetupEntityAccess) rows).
         - An app that is used but not installed has C(installed=false) and no policy values.
       type: list
       elements: dict
       returned: when V(connected_apps) is gathered
+    assignees:
+      description:
+        - Permission set name to the users who hold it, each with C(username), C(user_id) and C(is_active).
+        - Every name of O(permission_set_names) is a key, with an empty list when nobody holds it.
+      type: dict
+      returned: when V(assignees) is gathered
+      sample: {Planhat_Integration: [{username: planhat.integration@example.com.prod, user_id: 005Hp00000A1B2CIAV, is_active: true}]}
 validation:
   description:
     - What O(validate_system_permissions) and O(validate_objects) resolved to; only returned when every name is

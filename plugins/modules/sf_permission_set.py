@@ -11,8 +11,9 @@ description:
   - Create, update or delete a permission set (C(PermissionSet) record) identified by its API name O(name).
   - Grant system permissions by Setup label or API name; the permissions they depend on are granted too and
     reported in RV(implied_permissions), because Salesforce rejects a permission whose dependencies are off.
-  - Object and field permissions are managed by M(sfops.salesforce.sf_object_permission); assignments by
-    M(sfops.salesforce.sf_permission_set_assignment).
+  - Object and field permissions are managed by M(sfops.salesforce.sf_object_permission). Who holds the set can be
+    managed here, from the set's side (O(assignees), O(purge_assignees), for example "nobody but the integration
+    user"), or from the user's side by M(sfops.salesforce.sf_permission_set_assignment).
   - On a converged org a run costs one token request and one API request (a composite read).
 author:
   - sfops contributors (@sfops)
@@ -55,9 +56,26 @@ options:
         them (except the read-only ones Salesforce derives).
     type: bool
     default: false
+  assignees:
+    description:
+      - Usernames of users who hold the set (C(PermissionSetAssignment) rows). Missing ones are assigned after the set
+        is written. Omit to leave the assignments unmanaged.
+      - An unknown username fails before any change; in check mode it is reported as an assignee to add, with a
+        warning (an earlier task of the same check run would create the user).
+    type: list
+    elements: str
+  purge_assignees:
+    description:
+      - Also remove the set from every user O(assignees) does not list; V([]) removes it from everyone.
+      - Acts only when O(assignees) is given.
+    type: bool
+    default: false
   state:
     description:
-      - V(present) creates or updates the set; V(absent) deletes it.
+      - V(present) creates or updates the set.
+      - V(absent) deletes it, and with it its object, field and app-access rows (Salesforce deletes them with the
+        set). A set that does not exist is no change. A set somebody holds is never deleted unless
+        O(remove_assignments=true); the check happens before any write.
     type: str
     choices: [present, absent]
     default: present
@@ -69,6 +87,9 @@ options:
     default: false
 notes:
   - Permission sets owned by a profile cannot be managed through the API; the module fails clearly on them.
+  - When another run creates the same set (or an assignment) between this run's read and its write, Salesforce
+    refuses the duplicate; the module reads again and carries on as an update. A label that another set of the org
+    uses fails with C(DUPLICATE_MASTER_LABEL) in the failed result's C(error_code).
   - The authenticated user needs C(Manage Profiles and Permission Sets) and C(View Setup and Configuration).
 seealso:
   - module: sfops.salesforce.sf_object_permission
@@ -110,6 +131,12 @@ EXAMPLES = r'''
       sfops.salesforce.sf_permission_set:
         name: Integration_API_Access
         system_permissions: [ApiEnabled]
+
+- name: Nobody but the integration user holds the set
+  sfops.salesforce.sf_permission_set:
+    name: Integration_API_Access
+    assignees: [planhat.integration@example.com.prod]
+    purge_assignees: true
 
 - name: Remove the permission set, unassigning it first
   sfops.salesforce.sf_permission_set:
@@ -157,6 +184,11 @@ permission_set:
       description: Number of users the set is assigned to.
       type: int
       sample: 1
+    assignees:
+      description: Usernames of the users the set is assigned to.
+      type: list
+      elements: str
+      sample: [planhat.integration@example.com.prod]
   sample:
     id: 0PS5g000004ABCDGA4
     name: Integration_API_Access
@@ -166,26 +198,38 @@ permission_set:
     license_id: 0PL5g0000008OIAGA2
     system_permissions: [ApiEnabled, ApiUserOnly]
     assignments: 1
+    assignees: [planhat.integration@example.com.prod]
 added:
-  description: System permissions turned on by this run (or that would be, in check mode), by API name.
+  description: System permissions turned on and assignees added by this run (or that would be, in check mode).
   returned: always
   type: dict
   contains:
     system_permissions:
-      description: Permissions.
+      description: Permissions, by API name.
       type: list
       elements: str
       sample: [ApiEnabled]
+    assignees:
+      description: Usernames.
+      type: list
+      elements: str
+      sample: [planhat.integration@example.com.prod]
 removed:
-  description: System permissions turned off by this run because of O(purge_system_permissions).
+  description: >-
+    System permissions turned off (O(purge_system_permissions)) and assignees removed (O(purge_assignees)) by this run.
   returned: always
   type: dict
   contains:
     system_permissions:
-      description: Permissions.
+      description: Permissions, by API name.
       type: list
       elements: str
       sample: [ViewSetup]
+    assignees:
+      description: Usernames.
+      type: list
+      elements: str
+      sample: [jane.doe@example.com]
 msg:
   description: What the run changed (or would change, in check mode), in one sentence.
   returned: always

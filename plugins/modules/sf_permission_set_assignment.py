@@ -35,7 +35,9 @@ options:
     elements: str
   state:
     description:
-      - V(present) assigns what is listed; V(absent) removes the listed assignments the user has.
+      - V(present) assigns what is listed; V(absent) removes the listed assignments the user has. Removing one the
+        user does not hold (or one another run removed first) is no change; the permission sets and groups themselves
+        are never deleted.
     type: str
     choices: [present, absent]
     default: present

@@ -93,6 +93,10 @@ options:
     description:
       - V(present) creates or updates the user.
       - V(absent) deactivates it, because Salesforce users can never be deleted. A missing or inactive user is left alone.
+        Only C(IsActive) changes - the user's permission sets, permission set licences, OAuth tokens and login history
+        stay (remove them first with M(sfops.salesforce.sf_permission_set_assignment) and
+        M(sfops.salesforce.sf_oauth_token); the integration_user role's offboarding does it in that order). To keep
+        the username reserved and the user unable to log in without deactivating it, use O(frozen=true) instead.
     type: str
     choices: [present, absent]
     default: present
@@ -144,6 +148,9 @@ notes:
   - The module refuses to deactivate or freeze the user it is logged in as (when the token flow tells who that is).
   - The authenticated user needs C(Manage Internal Users) (or C(Manage Users)) to create and change users.
   - Permission sets are assigned with M(sfops.salesforce.sf_permission_set_assignment).
+  - Usernames are unique across every Salesforce org. When Salesforce refuses the create as C(DUPLICATE_USERNAME), the
+    module looks for the user in this org first (another run may have just created it) and carries on as an update;
+    only a username taken in another org fails, with C(error_code=DUPLICATE_USERNAME).
   - "E-mails - the new-user e-mail is controlled by the SOAP C(EmailHeader.triggerUserEmail) (default off); the REST
     API documents no equivalent request header (REST API Developer Guide, Headers), so users created here get no
     e-mail (inferred from the documentation, not verified against a real org).

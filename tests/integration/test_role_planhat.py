@@ -93,9 +93,14 @@ def test_planhat_setup_rerun_drift_and_repair(emulator, run_playbook, alias):
         res = run_playbook(SETUP, aliases=[alias], extra_vars=rv)
         assert res.rc == 0, res
         setup_stats = counts(emulator, alias, "planhat setup")
-        assert setup_stats["token_requests"] == 1
-        assert setup_stats["api_requests"] <= 16
+        # The login, and the revocation of the Planhat token the seed gives standard.user (an OAuth endpoint
+        # request too): the app admits only the integration user, so nobody else's token is meant to work.
+        assert setup_stats["token_requests"] == 2
+        assert setup_stats["api_requests"] <= 18  # 16 before the exposure check: its composite, and the token read
         ps = assert_baseline(emulator, alias, rv, data)
+        standard = "standard.user@%s.sfemu.example" % alias
+        assert emulator.raw_query(alias, "SELECT Id FROM OauthToken WHERE AppName = 'Planhat' AND User.Username = '%s'"
+                                  % standard) == []
         found_app = app(emulator, alias)
         assert found_app is not None
         assert found_app["permission_sets"] == [ps_name]          # purge removed any other access
@@ -104,16 +109,17 @@ def test_planhat_setup_rerun_drift_and_repair(emulator, run_playbook, alias):
         assert report["manual_steps"][0].startswith("Verify the e-mail address of " + username)
         assert any("OAuth handshake" in step for step in report["manual_steps"])
 
-        # 3. Converged: nothing changes, at most 7 API requests and one token request (issue #6 allows 8: the
-        #    preflight, the five steps and the Metadata API read of the app, installed in org1, whose policy is
-        #    still a manual step).
+        # 3. Converged: nothing changes, at most 8 API requests and one token request (issue #6 allows 8: the
+        #    preflight, which with the exposure check is two composites, the five steps and the Metadata API read
+        #    of the app, installed in org1, whose policy is still a manual step; other users' tokens are only read
+        #    by the preflight when it found none).
         emulator.reset_stats()
         res = run_playbook(SETUP, aliases=[alias], extra_vars=rv)
         assert res.rc == 0, res
         assert changed_count(res, alias) == 0, changed_tasks(res, alias)
         converged = counts(emulator, alias, "planhat converged re-run")
         assert converged["token_requests"] == 1
-        assert converged["api_requests"] <= 7
+        assert converged["api_requests"] <= 8
         assert set(converged["by_method"]) <= {"GET", "POST"}      # reads (composite) only
         assert "composite/sobjects" not in str(converged.get("by_resource"))
 
@@ -160,7 +166,10 @@ def test_planhat_setup_rerun_drift_and_repair(emulator, run_playbook, alias):
             "connected_app": {"before": {"permission_sets": {handmade: True}},
                               "after": {"permission_sets": {handmade: False}}},
         }
-        assert junit_failures(junit) == {(alias, s) for s in org["changed_steps"]}
+        # The hand-made permission set's access to the app is exposure too (reported apart from the drift).
+        assert org["exposure"]["app_permission_sets"] == [handmade] and org["exposure"]["exposed"] is True
+        assert data_json["summary"]["exposed_orgs"] == [alias]
+        assert junit_failures(junit) == {(alias, s) for s in org["changed_steps"] + ["exposure"]}
         # Check mode: the hand-made changes are all still there.
         assert "PermissionsExportReport" in permission_set(emulator, alias, ps_name)["system_permissions"]
         assert assignments(emulator, alias, username) == sorted([ps_name, handmade])

@@ -17,7 +17,7 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "integration_user"
 VENV_BIN = pathlib.Path(sys.executable).parent
-STEPS = ["user", "permission_set", "object_permissions", "assignment", "connected_app"]
+STEPS = ["user", "permission_set", "object_permissions", "assignment", "connected_app", "oauth_tokens"]
 
 
 # --- expectations -------------------------------------------------------------------------------------------
@@ -232,7 +232,8 @@ def test_dangerous_permissions_are_refused_before_any_connection(tmp_path):
 
 
 def test_drift_junit_template_escapes_and_counts(tmp_path):
-    """The JUnit template renders valid XML with one failure per drifted step, whatever the diff text holds."""
+    """The JUnit template renders valid XML with one failure per drifted step and per exposed org, whatever the diff
+    and finding texts hold."""
     play = [{
         "name": "render", "hosts": "localhost", "gather_facts": False,
         "vars": {
@@ -242,10 +243,12 @@ def test_drift_junit_template_escapes_and_counts(tmp_path):
                           "diffs": {"permission_set": {"before": {"PermissionsExportReport": True},
                                                        "after": {"PermissionsExportReport": False}},
                                     "assignment": {"before": "<b>&'\"", "after": ""}}},
-                "org_b": {"changed": False, "changed_steps": [], "diffs": {}},
+                "org_b": {"changed": False, "changed_steps": [], "diffs": {},
+                          "exposure": {"exposed": True, "findings": ["j<o>e&co holds the permission set P.", "Second."]}},
                 "org_c": {"changed": False, "changed_steps": [], "diffs": {}, "error": "Login <failed> & stopped"},
             },
-            "__summary": {"generated_at": "2026-01-01T00:00:00Z", "error_orgs": ["org_c"]},
+            "__summary": {"generated_at": "2026-01-01T00:00:00Z", "error_orgs": ["org_c"], "exposed_orgs": ["org_b"],
+                          "steps": STEPS},
         },
         "tasks": [{"name": "render", "ansible.builtin.template": {
             "src": str(REPO / "playbooks" / "templates" / "drift-report.xml.j2"), "dest": str(tmp_path / "r.xml"),
@@ -255,10 +258,13 @@ def test_drift_junit_template_escapes_and_counts(tmp_path):
     proc = _run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(tmp_path / "p.yml")])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     root = ET.parse(tmp_path / "r.xml").getroot()
-    assert junit_failures(root) == {("org_a", "permission_set"), ("org_a", "assignment")}
+    assert junit_failures(root) == {("org_a", "permission_set"), ("org_a", "assignment"), ("org_b", "exposure")}
+    exposure = [c for c in root.iter("testcase") if (c.get("classname"), c.get("name")) == ("org_b", "exposure")][0]
+    assert exposure.find("failure").text == "j<o>e&co holds the permission set P.\nSecond."
     errors = [c for c in root.iter("testcase") if c.find("error") is not None]
     assert [(c.get("classname"), c.find("error").get("message")) for c in errors] == [("org_c", "Login <failed> & stopped")]
     suite = root.find("testsuite")
-    assert suite.get("failures") == "2" and suite.get("errors") == "1" and suite.get("tests") == "11"
+    # Two checked orgs with six steps and the exposure case each, and the error org's one case.
+    assert suite.get("failures") == "3" and suite.get("errors") == "1" and suite.get("tests") == "15"
     assert "PermissionsExportReport" in "".join(c.find("failure").text for c in root.iter("testcase")
                                                   if c.find("failure") is not None)

@@ -112,7 +112,11 @@ def test_drift_check_through_ansible_runner_like_awx(emulator, tmp_path):
     artifact = drift_artifact(runner)["integration_user_drift"]
     assert artifact["drifted_orgs"] == [alias] and artifact["error_orgs"] == []
     assert artifact["changed_steps"][alias] == ["user", "permission_set", "object_permissions", "assignment",
-                                                "connected_app"]
+                                                "connected_app", "oauth_tokens"]
+    # The seed's standard.user authorised Planhat: the artifacts name the exposure (a setup run would revoke it).
+    standard = "standard.user@%s.sfemu.example" % alias
+    assert artifact["exposed_orgs"] == [alias]
+    assert [f for f in artifact["exposure"][alias] if f.startswith(standard + " holds an OAuth token of Planhat")]
     assert runner.stats["changed"].get(alias, 0) > 0
 
     files = artifact_files(pdd, "drift1")

@@ -59,6 +59,41 @@ def test_access_gather(emulator, run_tasks):
     run_tasks([{"name": "rm", "sfops.salesforce.sf_permission_set": {"name": name, "state": "absent"}}])
 
 
+def test_exposure_gathers_tokens_access_and_assignees(emulator, run_tasks):
+    """What a drift check needs to see who else can reach the org through Planhat, each fact checked by raw query."""
+    name = "It_OI_Exposure"
+    standard = "standard.user@%s.sfemu.example" % ALIAS
+    assert run_tasks([{"name": "ps", "sfops.salesforce.sf_permission_set": {"name": name}}]).rc == 0
+    ps_id = emulator.raw_query(ALIAS, "SELECT Id FROM PermissionSet WHERE Name = '%s'" % name)[0]["Id"]
+    user_id = emulator.raw_query(ALIAS, "SELECT Id FROM User WHERE Username = '%s'" % standard)[0]["Id"]
+    psa = emulator.raw(ALIAS, "POST", "sobjects/PermissionSetAssignment",
+                       json={"AssigneeId": user_id, "PermissionSetId": ps_id}).json()["id"]
+    app_id = emulator.raw_query(ALIAS, "SELECT Id FROM ConnectedApplication WHERE Name = 'Planhat'")[0]["Id"]
+    profile_ps = emulator.raw_query(ALIAS, "SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true AND "
+                                           "Profile.Name = 'Standard User'")[0]["Id"]
+    sea = [emulator.raw(ALIAS, "POST", "sobjects/SetupEntityAccess", json={"ParentId": parent, "SetupEntityId": app_id}
+                        ).json()["id"] for parent in (ps_id, profile_ps)]
+    try:
+        emulator.reset_stats()
+        res = run_tasks([info(gather=["users", "connected_apps", "assignees"], usernames=[standard],
+                              connected_app_names=["Planhat"], permission_set_names=[name, "No_Such_Set"])])
+        assert res.rc == 0, res
+        org = res.results[0]["org"]
+        assert emulator.stats(ALIAS)["api_requests"] == 1  # five queries: one composite
+        (planhat,) = org["connected_apps"]
+        assert planhat["permission_sets"] == [name] and planhat["profiles"] == ["Standard User"]
+        raw_tokens = emulator.raw_query(ALIAS, "SELECT Id, User.Username, UseCount FROM OauthToken WHERE AppName = 'Planhat'")
+        assert sorted((t["id"], t["user"], t["use_count"]) for t in planhat["oauth_tokens"]) == sorted(
+            (t["Id"], t["User"]["Username"], t["UseCount"]) for t in raw_tokens)
+        assert all(t["created"] for t in planhat["oauth_tokens"]) and "DeleteToken" not in res.stdout
+        assert org["assignees"] == {name: [{"username": standard, "user_id": user_id, "is_active": True}], "No_Such_Set": []}
+        raw_user = emulator.raw_query(ALIAS, "SELECT LastLoginDate, CreatedDate FROM User WHERE Username = '%s'" % standard)[0]
+        assert (org["users"][0]["last_login"], org["users"][0]["created"]) == (raw_user["LastLoginDate"], raw_user["CreatedDate"])
+    finally:
+        emulator.raw_collections_delete(ALIAS, sea + [psa])
+        run_tasks([{"name": "rm", "sfops.salesforce.sf_permission_set": {"name": name, "state": "absent"}}])
+
+
 def test_used_but_not_installed_app(emulator, run_tasks):
     res = run_tasks([info(gather=["connected_apps"], connected_app_names=["Planhat"])], alias="org2")
     assert res.rc == 0, res

@@ -122,6 +122,56 @@ def test_absent_refuses_while_assigned_then_removes_assignments(emulator, run_ta
     assert emulator.raw_query(ALIAS, "SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = '%s'" % ps_id) == []
 
 
+def test_assignees_from_the_sets_side(emulator, run_tasks):
+    name = new_name()
+    admin = emulator.conn(ALIAS)["username"]
+    standard = "standard.user@%s.sfemu.example" % ALIAS
+
+    def holders():
+        rows = emulator.raw_query(ALIAS, "SELECT Assignee.Username FROM PermissionSetAssignment WHERE PermissionSet.Name = '%s'" % name)
+        return sorted(r["Assignee"]["Username"] for r in rows)
+
+    # Created and assigned in one task; a username differing only in case is the same user.
+    res = run_tasks([task(name=name, assignees=[admin.upper()])])
+    assert res.rc == 0, res
+    assert holders() == [admin] and res.results[0]["permission_set"]["assignees"] == [admin]
+    assert res.results[0]["added"]["assignees"] == [admin]
+    assert run_tasks([task(name=name, assignees=[admin])]).results[0]["changed"] is False
+
+    # Someone hands the set to another user: without purge it stays, with purge (check mode first) it goes.
+    ps_id = ps_rows(emulator, name)[0]["Id"]
+    user_id = emulator.raw_query(ALIAS, "SELECT Id FROM User WHERE Username = '%s'" % standard)[0]["Id"]
+    emulator.raw(ALIAS, "POST", "sobjects/PermissionSetAssignment", json={"AssigneeId": user_id, "PermissionSetId": ps_id})
+    assert run_tasks([task(name=name, assignees=[admin])]).results[0]["changed"] is False
+    res = run_tasks([task(name=name, assignees=[admin], purge_assignees=True)], check=True)
+    assert res.rc == 0 and res.results[0]["removed"]["assignees"] == [standard], res
+    assert res.results[0]["diff"] == {"before": {"assignees": {standard: True}}, "after": {"assignees": {standard: False}}}
+    assert holders() == sorted([admin, standard])
+    res = run_tasks([task(name=name, assignees=[admin], purge_assignees=True)])
+    assert res.rc == 0 and holders() == [admin], res
+    assert run_tasks([task(name=name, assignees=[admin], purge_assignees=True)]).results[0]["changed"] is False
+
+    # An unknown user fails before any write.
+    emulator.reset_stats()
+    res = run_tasks([task(name=name, assignees=["nobody@sfops-tests.example"])])
+    assert res.rc != 0 and "No user with username nobody@sfops-tests.example" in res.results[0]["msg"]
+    assert writes(emulator.stats(ALIAS)) == 0
+    run_tasks([task(name=name, state="absent", remove_assignments=True)])
+
+
+def test_a_label_another_set_uses_is_reported_as_taken(emulator, run_tasks):
+    # Salesforce refuses the create as DUPLICATE_MASTER_LABEL; the module reads again, finds no set of its name, so
+    # the clash is with another permission set: it fails with the code and no row is written.
+    other, name = new_name("It_Other"), new_name()
+    emulator.raw(ALIAS, "POST", "sobjects/PermissionSet", json={"Name": other, "Label": "Shared label " + other})
+    res = run_tasks([task(name=name, label="Shared label " + other)])
+    assert res.rc != 0
+    result = res.results[0]
+    assert result["error_code"] == "DUPLICATE_MASTER_LABEL" and result["changed"] is False
+    assert "Another permission set of this org already has the label" in result["msg"]
+    assert ps_rows(emulator, name) == [] and len(ps_rows(emulator, other)) == 1
+
+
 def test_bad_input_fails_before_any_write(emulator, run_tasks):
     name = new_name()
     cases = [

@@ -122,7 +122,9 @@ def test_usernames_are_global_across_orgs(emulator, run_tasks):
                                profile="Standard User")], alias="org2")
     assert res.rc != 0
     msg = res.results[0]["msg"]
-    assert "unique across ALL Salesforce orgs" in msg
+    assert "unique across ALL Salesforce orgs" in msg and "not by a user of this org" in msg
+    # Looked up in org2 first (a user created there by an overlapping run would be taken over); the code stays.
+    assert res.results[0]["error_code"] == "DUPLICATE_USERNAME"
     assert emulator.raw_query("org2", "SELECT Id FROM User WHERE Username = '%s'" % taken) == []
 
 

@@ -412,14 +412,15 @@ def test_converged_report_reads_nothing_but_the_changed_flags():
     res = results()
     got = report(res)
     assert got == {
-        'org': 'org1', 'org_id': ORG_ID, 'preset': 'planhat', 'username': DERIVED, 'permission_set': 'Planhat_Integration',
-        'connected_app': 'Planhat', 'connected_app_installed': True, 'connected_app_kind': 'connected_app',
+        'org': 'org1', 'org_id': ORG_ID, 'preset': 'planhat', 'state': 'present', 'username': DERIVED,
+        'permission_set': 'Planhat_Integration', 'connected_app': 'Planhat', 'connected_app_installed': True,
+        'connected_app_kind': 'connected_app',
         'connected_app_status': 'Planhat is a connected app: its policy and access are set through the API, nothing is left to click.',
-        'changed': False, 'changed_steps': [], 'diffs': {}, 'manual_steps': [], 'warnings': []}
-    assert list(got) == ['org', 'org_id', 'preset', 'username', 'permission_set', 'connected_app',
-                         'connected_app_installed', 'connected_app_kind', 'connected_app_status', 'changed', 'changed_steps',
-                         'diffs', 'manual_steps', 'warnings']
-    for step in iu.STEPS[:-1]:
+        'changed': False, 'changed_steps': [], 'diffs': {}, 'manual_steps': [], 'warnings': [], 'exposure': {}}
+    assert list(got) == ['org', 'org_id', 'preset', 'state', 'username', 'permission_set', 'connected_app',
+                         'connected_app_installed', 'connected_app_kind', 'connected_app_status', 'changed',
+                         'changed_steps', 'diffs', 'manual_steps', 'warnings', 'exposure']
+    for step in set(iu.STEPS) - {'connected_app'}:
         assert res[step].read == {'changed'}, step
     assert res['connected_app'].read == {'changed', 'connected_app', 'manual_steps'}
 
@@ -437,7 +438,7 @@ def test_changed_steps_in_runbook_order_with_their_diffs(changed):
     assert got['changed'] is True and got['changed_steps'] == in_order
     assert got['diffs'] == dict((s, {'before': {s: 1}, 'after': {s: 2}}) for s in in_order)
     assert list(got['diffs']) == in_order
-    for step in set(iu.STEPS[:-1]) - set(changed):
+    for step in set(iu.STEPS) - set(changed) - {'connected_app'}:
         assert res[step].read == {'changed'}, step
 
 
@@ -488,17 +489,231 @@ PENDING = dict(CONVERGED, manual_steps=['Install the connected app Planhat.'])
 ERROR = dict(CONVERGED, error='Stop when the login failed: Login to x failed')
 
 
+EXPOSED = dict(CONVERGED, exposure={'exposed': True, 'findings': ['jane@x holds the permission set P.']})
+
+
 @pytest.mark.parametrize('reports, expected', [
-    ({}, {'orgs': 0, 'drifted_orgs': [], 'error_orgs': [], 'converged_orgs': [], 'manual_step_orgs': []}),
+    ({}, {'orgs': 0, 'drifted_orgs': [], 'error_orgs': [], 'converged_orgs': [], 'manual_step_orgs': [],
+          'exposed_orgs': []}),
     ({'b': CONVERGED, 'a': CONVERGED}, {'orgs': 2, 'drifted_orgs': [], 'error_orgs': [], 'converged_orgs': ['a', 'b'],
-                                        'manual_step_orgs': []}),
+                                        'manual_step_orgs': [], 'exposed_orgs': []}),
     ({'a': DRIFTED, 'b': PENDING, 'c': CONVERGED},
-     {'orgs': 3, 'drifted_orgs': ['a'], 'error_orgs': [], 'converged_orgs': ['b', 'c'], 'manual_step_orgs': ['b']}),
+     {'orgs': 3, 'drifted_orgs': ['a'], 'error_orgs': [], 'converged_orgs': ['b', 'c'], 'manual_step_orgs': ['b'],
+      'exposed_orgs': []}),
     # Orgs with no report (failed outside the rescue) come first, then those the rescue recorded.
     ({'a': ERROR, 'b': {}, 'c': DRIFTED, 'd': dict(DRIFTED, manual_steps=['x'])},
      {'orgs': 4, 'drifted_orgs': ['c', 'd'], 'error_orgs': ['b', 'a'], 'converged_orgs': [],
-      'manual_step_orgs': ['d']}),
+      'manual_step_orgs': ['d'], 'exposed_orgs': []}),
+    # Exposure is neither drift nor an error: an exposed org can have converged.
+    ({'a': EXPOSED, 'b': dict(DRIFTED, exposure={'exposed': False, 'findings': []}), 'c': dict(ERROR, exposure={})},
+     {'orgs': 3, 'drifted_orgs': ['b'], 'error_orgs': ['c'], 'converged_orgs': ['a'], 'manual_step_orgs': [],
+      'exposed_orgs': ['a']}),
 ])
 def test_drift_summary(reports, expected):
     assert iu.integration_user_drift_summary(reports, generated_at='2026-01-01T00:00:00Z') == dict(
-        expected, generated_at='2026-01-01T00:00:00Z')
+        expected, generated_at='2026-01-01T00:00:00Z', steps=list(iu.STEPS))
+
+
+# --- exposure ----------------------------------------------------------------------------------------------------
+NOW = '2026-12-04T02:00:00Z'
+PS = 'Planhat_Integration'
+
+
+def exposure_info(tokens=(), holders=(), sets=(PS,), profiles=(), last_login='2026-12-01T08:00:00.000+0000',
+                  created='2026-01-05T09:00:00.000+0000', user_sets=(PS,), gathered=True, installed=True):
+    """A preflight sf_org_info result with the exposure read (gather users, connected_apps, assignees)."""
+    info = org_info()
+    info['org']['users'] = [{'username': DERIVED, 'email': 'team@acme.example.com', 'last_login': last_login,
+                             'created': created, 'permission_sets': list(user_sets)}]
+    if gathered:
+        info['org']['connected_apps'] = [{'name': 'Planhat', 'installed': installed, 'permission_sets': list(sets),
+                                          'profiles': list(profiles),
+                                          'oauth_tokens': [dict(user=u, use_count=3, last_used='2026-12-01T00:00:00.000+0000',
+                                                                created='2026-11-01T00:00:00.000+0000') for u in tokens]}]
+        info['org']['assignees'] = {PS: [{'username': u} for u in holders]}
+    return info
+
+
+def exposure(info, **variables):
+    want = desired('planhat', **variables)
+    who = iu.integration_user_identity(info, want, org_id=ORG_ID, login_username=LOGIN)
+    return iu.integration_user_exposure(info, desired=want, identity=who, now=NOW)
+
+
+def test_a_converged_org_is_not_exposed_and_takes_no_purge_step():
+    out = exposure(exposure_info(tokens=[DERIVED], holders=[DERIVED]))
+    assert (out['checked'], out['exposed'], out['findings']) == (True, False, [])
+    assert out['purge'] == {'other_tokens': False, 'other_assignees': False, 'keep_assignees': [DERIVED]}
+    assert (out['days_since_login'], out['stale']) == (2, False)
+
+
+def test_every_kind_of_exposure_is_found_and_said():
+    out = exposure(exposure_info(tokens=[DERIVED, 'jane@acme.example.com'], holders=[DERIVED.upper(), 'joe@acme.example.com'],
+                                 sets=[PS, 'Sales_Ops'], profiles=['Standard User']))
+    assert out['exposed'] is True
+    assert [t['user'] for t in out['oauth_tokens']] == ['jane@acme.example.com']
+    assert (out['assignees'], out['app_permission_sets'], out['app_profiles']) == (
+        ['joe@acme.example.com'], ['Sales_Ops'], ['Standard User'])
+    assert out['findings'] == [
+        'jane@acme.example.com holds an OAuth token of Planhat (authorised 2026-11-01T00:00:00.000+0000, last used '
+        '2026-12-01T00:00:00.000+0000, used 3 times).',
+        'joe@acme.example.com holds the permission set Planhat_Integration.',
+        'Permission set Sales_Ops gives access to Planhat.',
+        'Profile Standard User gives access to Planhat.']
+    assert out['purge'] == {'other_tokens': True, 'other_assignees': True, 'keep_assignees': [DERIVED]}
+
+
+@pytest.mark.parametrize('variables, purge', [
+    ({'purge_other_tokens': False}, {'other_tokens': False, 'other_assignees': True}),
+    ({'purge_other_assignees': False}, {'other_tokens': True, 'other_assignees': False}),
+    # No app managed: nobody's tokens of it are touched.
+    ({'manage_connected_app': False}, {'other_tokens': False, 'other_assignees': True}),
+])
+def test_purge_steps_follow_the_purge_variables(variables, purge):
+    out = exposure(exposure_info(tokens=['jane@acme.example.com'], holders=['joe@acme.example.com']), **variables)
+    assert dict((k, out['purge'][k]) for k in purge) == purge
+
+
+def test_without_the_exposure_read_nothing_is_reported_and_the_purge_steps_read_for_themselves():
+    out = exposure(exposure_info(gathered=False, user_sets=()), check_exposure=False)
+    assert (out['checked'], out['exposed'], out['findings']) == (False, False, [])
+    # A new integration user is never added by the permission set step (the assignment step does it, later).
+    assert out['purge'] == {'other_tokens': True, 'other_assignees': True, 'keep_assignees': []}
+
+
+@pytest.mark.parametrize('last_login, created, days, stale', [
+    ('2026-09-05T02:00:00.000+0000', '2026-01-05T09:00:00.000+0000', 90, True),
+    ('2026-09-06T02:00:00.000+0000', '2026-01-05T09:00:00.000+0000', 89, False),
+    ('2026-09-05T02:00:00Z', '2026-01-05T09:00:00Z', 90, True),
+    (None, '2026-01-05T09:00:00.000+0000', None, True),   # never logged in, created long ago
+    (None, '2026-12-01T09:00:00.000+0000', None, False),  # a new user the vendor has not connected yet
+])
+def test_stale_integration(last_login, created, days, stale):
+    out = exposure(exposure_info(last_login=last_login, created=created))
+    assert (out['days_since_login'], out['stale'], out['exposed']) == (days, stale, stale)
+    if stale:
+        assert 'integration_user_stale_after_days: 90' in out['findings'][-1]
+
+
+def test_stale_check_off_and_threshold():
+    info = exposure_info(last_login='2026-09-05T02:00:00.000+0000')
+    assert exposure(info, stale_after_days=0)['stale'] is False
+    assert exposure(info, stale_after_days=100)['stale'] is False
+
+
+def test_a_bad_date_is_an_error():
+    with pytest.raises(AnsibleFilterError, match='not a date'):
+        exposure(exposure_info(last_login='yesterday'))
+
+
+def test_the_report_shows_the_exposure_facts_not_the_purge():
+    info = exposure_info(holders=['joe@acme.example.com'])
+    want = desired('planhat')
+    who = iu.integration_user_identity(info, want, org_id=ORG_ID, login_username=LOGIN)
+    found = iu.integration_user_exposure(info, desired=want, identity=who, now=NOW)
+    got = iu.integration_user_report(results(), desired=want, identity=who, exposure=found)
+    assert got['exposure']['assignees'] == ['joe@acme.example.com'] and 'purge' not in got['exposure']
+
+
+# --- offboarding -------------------------------------------------------------------------------------------------
+def offboarding(info, **variables):
+    want = desired('planhat', state='absent', **variables)
+    who = iu.integration_user_identity(info, want, org_id=ORG_ID, login_username=LOGIN)
+    return iu.integration_user_offboarding(info, desired=want, identity=who), want, who
+
+
+def test_offboarding_reads_exposure_and_checks_no_names():
+    want = desired('planhat', state='absent', check_exposure=False)
+    assert want['preflight'] == {'gather': ['limits', 'licenses', 'users', 'connected_apps', 'assignees'],
+                                 'validate_system_permissions': None, 'validate_objects': None}
+    assert desired('planhat', check_exposure=False)['preflight']['gather'] == ['limits', 'licenses', 'users']
+
+
+def test_offboarding_needs_no_free_licence():
+    info = exposure_info()
+    info['org']['licenses']['user_licenses'] = []
+    info['org']['users'] = []
+    want = desired('planhat', state='absent')
+    assert iu.integration_user_identity(info, want, org_id=ORG_ID, login_username=LOGIN)['failure'] == ''
+
+
+def test_offboarding_an_integration_in_use():
+    plan, _want, _who = offboarding(exposure_info(tokens=[DERIVED, 'jane@acme.example.com'], sets=[PS, 'Sales_Ops'],
+                                                  holders=[DERIVED]))
+    assert plan == {
+        'user_exists': True,
+        'tokens': {'revoke': True, 'all_users': False, 'users': [DERIVED]},
+        'connected_app': {'remove': True, 'keep_permission_sets': ['Sales_Ops'], 'connected_app': True},
+        'assignment': {'remove': True},
+        'user': {'run': True, 'action': 'deactivate', 'state': 'absent', 'frozen': None},
+        'permission_set': {'delete': False},
+        'warnings': []}
+
+
+def test_a_second_offboarding_run_has_nothing_to_remove_but_checks_the_user():
+    plan, _want, _who = offboarding(exposure_info(sets=[], holders=[], user_sets=()), absent_delete_permission_set=True)
+    assert (plan['tokens']['revoke'], plan['connected_app']['remove'], plan['assignment']['remove']) == (False, False, False)
+    # The user step reads again (no change when it is already inactive); the set, held by nobody, may go.
+    assert plan['user']['run'] is True and plan['permission_set']['delete'] is True
+
+
+@pytest.mark.parametrize('variables, tokens, revoke, users', [
+    ({}, ['jane@acme.example.com'], False, [DERIVED]),
+    ({'absent_revoke_all_tokens': True}, ['jane@acme.example.com'], True, None),
+    ({'absent_revoke_all_tokens': True}, [], False, None),
+])
+def test_offboarding_tokens(variables, tokens, revoke, users):
+    plan, _want, _who = offboarding(exposure_info(tokens=tokens), **variables)
+    assert plan['tokens'] == {'revoke': revoke, 'all_users': bool(variables), 'users': users}
+
+
+def test_freeze_keeps_the_user_active():
+    plan, _want, _who = offboarding(exposure_info(), absent_action='freeze')
+    assert plan['user'] == {'run': True, 'action': 'freeze', 'state': 'present', 'frozen': True}
+
+
+@pytest.mark.parametrize('holders, delete, warned', [
+    ([DERIVED], True, False),
+    ([], True, False),
+    ([DERIVED, 'joe@acme.example.com'], False, True),
+])
+def test_the_permission_set_is_deleted_only_when_asked_and_nobody_else_holds_it(holders, delete, warned):
+    plan, _want, _who = offboarding(exposure_info(holders=holders), absent_delete_permission_set=True)
+    assert plan['permission_set']['delete'] is delete
+    assert bool(plan['warnings']) is warned
+    assert offboarding(exposure_info(holders=holders))[0]['permission_set']['delete'] is False
+
+
+def test_without_the_user_only_other_users_tokens_can_be_left_to_remove():
+    info = exposure_info(tokens=['jane@acme.example.com'])
+    info['org']['users'] = []
+    plan, _want, _who = offboarding(info, absent_revoke_all_tokens=True)
+    assert (plan['user_exists'], plan['user']['run'], plan['assignment']['remove']) == (False, False, False)
+    assert plan['tokens']['revoke'] is True
+
+
+def test_offboarding_report():
+    plan, want, who = offboarding(exposure_info(holders=[DERIVED, 'joe@acme.example.com']), absent_delete_permission_set=True)
+    res = dict((step, Recorded(changed=step in ('oauth_tokens', 'user'))) for step in iu.OFFBOARD_STEPS)
+    res['oauth_tokens']['diff'] = {'before': {'oauth_tokens': [{'user': DERIVED}]}, 'after': {'oauth_tokens': []}}
+    got = iu.integration_user_report(res, desired=want, identity=who, exposure={}, offboarding=plan)
+    assert (got['state'], got['changed_steps'], got['connected_app_installed']) == ('absent', ['oauth_tokens', 'user'], None)
+    assert got['manual_steps'] == ['Tell the vendor of Planhat that the integration has ended: its Salesforce connection '
+                                   'of org1 no longer works.']
+    assert got['warnings'] == plan['warnings'] and 'joe@acme.example.com' in got['warnings'][0]
+    assert got['diffs']['user'] == {}
+
+
+def test_offboarding_an_app_that_is_no_installed_connected_app_says_what_to_check_by_hand():
+    plan, want, who = offboarding(exposure_info(sets=[], installed=False))
+    assert plan['connected_app'] == {'remove': False, 'keep_permission_sets': [], 'connected_app': False}
+    res = dict((step, Recorded(changed=False)) for step in iu.OFFBOARD_STEPS)
+    got = iu.integration_user_report(res, desired=want, identity=who, exposure={}, offboarding=plan)
+    assert got['manual_steps'] == ['If Planhat is an External Client App, remove the permission set Planhat_Integration '
+                                   'from its policies (Setup > External Client App Manager > Planhat > Policies): '
+                                   "offboarding reads only connected apps' access."]
+
+
+def test_unknown_state_or_absent_action_is_refused():
+    assert 'integration_user_state must be one of present, absent' in desired('planhat', state='gone')['failure']
+    assert 'absent_action' in desired('planhat', absent_action='delete')['failure']

@@ -470,3 +470,43 @@ def test_access_token_method_still_fails_clearly_on_invalid_session():
         client.get('x')
     assert exc.value.error_code == 'INVALID_SESSION_ID' and exc.value.status == 401
     assert script.token_posts == 0 and len(script.sent) == 1 and client.policy.log == []
+
+
+def _revoking(answers):
+    """A client whose POSTs to /services/oauth2/revoke are answered from ``answers`` (token requests as usual)."""
+    client, script = make([])
+    token_post = script.post
+    revokes = []
+
+    def post(url, data=None, timeout=None, verify=None):
+        if not url.endswith('/services/oauth2/revoke'):
+            return token_post(url, data=data, timeout=timeout, verify=verify)
+        revokes.append((url, dict(data)))
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    client.http.post = post
+    return client, revokes
+
+
+def test_revoke_posts_the_token_as_a_form_to_the_instance():
+    client, revokes = _revoking([Resp(200, None)])
+    client.revoke('DT-SECRET')
+    assert revokes == [('https://i.example/services/oauth2/revoke', {'token': 'DT-SECRET'})]
+    assert client.calls == [('POST', '/services/oauth2/revoke')]
+
+
+def test_revoke_sent_again_after_a_lost_answer_takes_unknown_token_as_done():
+    unknown = Resp(400, {'error': 'unsupported_token_type', 'error_description': 'this token type is not supported'})
+    client, revokes = _revoking([requests.exceptions.ReadTimeout('lost'), unknown])
+    client.revoke('DT-SECRET')
+    assert len(revokes) == 2
+
+
+def test_revoke_of_an_unknown_token_fails_with_its_code():
+    unknown = Resp(400, {'error': 'unsupported_token_type', 'error_description': 'this token type is not supported'})
+    client, _revokes = _revoking([unknown])
+    with pytest.raises(SalesforceError) as exc:
+        client.revoke('DT-SECRET')
+    assert exc.value.error_code == 'unsupported_token_type' and 'DT-SECRET' not in str(exc.value)

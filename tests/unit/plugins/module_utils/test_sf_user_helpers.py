@@ -71,15 +71,21 @@ def test_find_profile_exact_then_case_insensitive():
     assert 'Unknown profile' in exc.value.message
 
 
-def test_map_error_duplicate_username_in_row_failures():
+def test_username_taken_keeps_the_error_code_and_names_the_username():
     err = SalesforceError(400, 'ALL_OR_NONE_OPERATION_ROLLED_BACK', 'x', records=[{'error_code': 'DUPLICATE_USERNAME'}])
-    mapped = users.map_error(err)
-    assert isinstance(mapped, InputError) and 'unique across ALL Salesforce orgs' in mapped.message
+    taken = users.username_taken(err, 'planhat@acme.example')
+    assert taken.error_code == 'DUPLICATE_USERNAME' and 'planhat@acme.example' in taken.message
+    assert 'unique across ALL Salesforce orgs' in taken.message and 'My Domain' in taken.hint
 
 
-def test_map_error_passes_others_through():
+def test_username_taken_and_map_error_pass_others_through():
     err = SalesforceError(400, 'FIELD_INTEGRITY_EXCEPTION', 'x')
-    assert users.map_error(err) is err
+    assert users.map_error(err) is err and users.username_taken(err, 'u') is err
+
+
+def test_map_error_explains_licence_limit():
+    mapped = users.map_error(SalesforceError(400, 'LICENSE_LIMIT_EXCEEDED', 'License Limit Exceeded'))
+    assert isinstance(mapped, InputError) and 'no licence' in mapped.message
 
 
 def test_first_real_error_skips_processing_halted():

@@ -6,8 +6,7 @@
 The role's YAML keeps the runbook's order and calls these; every rule it applies lives here, once:
 
 - ``integration_user_desired``: preset + role variables -> what to build (and why the inputs are refused);
-- ``integration_user_identity``: the org's login and preflight read -> who the integration user is, and why the
-  preflight stops the run;
+- ``integration_user_identity``: the org's login and preflight read -> who the integration user is;
 - ``integration_user_exposure``: the preflight read -> who else can reach the org through the vendor's app, and what
   a setup run removes;
 - ``integration_user_offboarding``: the preflight read -> what ``integration_user_state: absent`` removes, in order;
@@ -32,8 +31,10 @@ STEPS = ('user', 'permission_set', 'object_permissions', 'assignment', 'connecte
 OFFBOARD_STEPS = ('oauth_tokens', 'connected_app', 'assignment', 'user', 'permission_set')
 STATES = ('present', 'absent')
 ABSENT_ACTIONS = ('deactivate', 'freeze')
-# What the preflight always reads, and what the exposure check (and offboarding) adds: one more composite request.
-PREFLIGHT_GATHER = ['limits', 'licenses', 'users']
+# What the preflight always reads, and what the exposure check (and offboarding) adds: five queries and the limits
+# resource, so one composite request either way (Salesforce allows five queries per composite). Licences are not
+# read here: sf_user checks the profile's licence for a new user in its own read, before the run's first write.
+PREFLIGHT_GATHER = ['limits', 'users']
 EXPOSURE_GATHER = ['connected_apps', 'assignees']
 
 # Admin-level power that no integration user needs (Modify All Data, Customize Application, Author Apex), and Use
@@ -87,11 +88,6 @@ def _org_users(org_info):
 def _api_requests_remaining(org_info):
     """sf_org_info (gather limits): the daily API requests left."""
     return int(org_info['org']['limits']['daily_api_requests']['remaining'])
-
-
-def _user_licences(org_info):
-    """sf_org_info (gather licenses): the user licences, each with name and available."""
-    return list((org_info['org'].get('licenses') or {}).get('user_licenses') or [])
 
 
 def _exposure_read(org_info):
@@ -261,10 +257,11 @@ def integration_user_desired(preset_data, org, preset, username, email, first_na
 
 
 def integration_user_identity(org_info, desired, org_id, login_username):
-    """Who the integration user is in one org, and whether the preflight read lets the run go on.
+    """Who the integration user is in one org.
 
     :param org_info: the result of the preflight's sf_org_info, or ``{}`` before it has run (then only the names
-      are known: the preflight needs them to know which users to read).
+      are known: the preflight needs them to know which users to read). The preflight's checks are the modules'
+      own: sf_org_info stops on the API budget (min_api_requests_remaining), sf_user on a missing licence.
     """
     user = desired['user']
     login_username = login_username or ''
@@ -277,9 +274,6 @@ def integration_user_identity(org_info, desired, org_id, login_username):
     login_user = [u for u in users if u.get('username') == login_username]
     email = (user['email'] or (existing[0].get('email') if existing else '')
              or (login_user[0].get('email') if login_user else '') or '')
-    user_existed = len(existing) > 0
-    licence = 'Salesforce Integration' if user['api_only'] else 'Salesforce'
-
     identity = {
         'org_id': org_id,
         'username': username,
@@ -287,32 +281,15 @@ def integration_user_identity(org_info, desired, org_id, login_username):
         # The users the preflight reads: this one, and the login user (whose e-mail is the default).
         'usernames': [username] + ([login_username] if login_username else []),
         'email': email,
-        'user_existed': user_existed,
-        'licence': licence,
-        'licence_free': None,
+        'user_existed': len(existing) > 0,
+        'licence': 'Salesforce Integration' if user['api_only'] else 'Salesforce',
         'api_requests_remaining': None,
-        'failure': '',
     }
-    if 'org' not in org_info:
-        return identity
-    try:
-        remaining = _api_requests_remaining(org_info)
-        free = sum(int(lic['available']) for lic in _user_licences(org_info) if lic.get('name') == licence)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError('integration_user_identity: the preflight result lacks %s (gather limits and '
-                                 'licenses)' % exc)
-    identity.update(licence_free=free, api_requests_remaining=remaining)
-    minimum = desired['min_api_requests_remaining']
-    if remaining < minimum:
-        problem = ('only %s daily API requests remain (integration_user_min_api_requests_remaining: %s)'
-                   % (remaining, minimum))
-    elif not user_existed and free <= 0 and desired['state'] == 'present':
-        problem = ('no free "%s" user licence for the new user %s (free one by deactivating an unused integration user, '
-                   'or buy more)' % (licence, username))
-    else:
-        problem = ''
-    if problem:
-        identity['failure'] = 'Preflight failed for %s, nothing was changed: %s.' % (desired['org'], problem)
+    if 'org' in org_info:
+        try:
+            identity['api_requests_remaining'] = _api_requests_remaining(org_info)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AnsibleFilterError('integration_user_identity: the preflight result lacks %s (gather limits)' % exc)
     return identity
 
 

@@ -276,10 +276,32 @@ def _assignees(params, res):
     return out
 
 
+BUDGET_STEP = 'checking the daily API budget'
+
+
+def check_budget(org, minimum):
+    """Stop a playbook that is about to spend API requests the org no longer has (``min_api_requests_remaining``)."""
+    if minimum is None:
+        return
+    remaining = org['limits']['daily_api_requests']['remaining']
+    if remaining is not None and remaining < minimum:
+        raise InputError('Only %s daily API requests remain in this org, fewer than min_api_requests_remaining (%s): '
+                         'stopping before any write.' % (remaining, minimum),
+                         hint='Run again when the rolling 24-hour window has freed requests (Setup > Company '
+                              'Information shows the use), or lower min_api_requests_remaining.')
+
+
+def check_options(params):
+    if params.get('min_api_requests_remaining') is not None and 'limits' not in (params.get('gather') or DEFAULT_GATHER):
+        raise InputError('min_api_requests_remaining needs the limits: add limits to gather.')
+
+
 def run(task):
-    """sf_org_info: read what was asked for, check the desired names; never writes."""
+    """sf_org_info: read what was asked for, check the desired names and the API budget; never writes."""
     task.step = READ_STEP
     org, validation = gather_and_validate(task.client, task.params, task)
+    task.step = BUDGET_STEP
+    check_budget(org, task.params.get('min_api_requests_remaining'))
     result = dict(changed=False, org=org)
     if validation is not None:
         result['validation'] = validation
@@ -295,6 +317,8 @@ SPEC = ModuleSpec(
         connected_app_names=dict(type='list', elements='str'),
         validate_system_permissions=dict(type='list', elements='str'),
         validate_objects=dict(type='list', elements='dict', options=object_entry_options()),
+        min_api_requests_remaining=dict(type='int'),
     ),
+    check=check_options,
     run=run,
 )

@@ -37,8 +37,9 @@ options:
       - V(assignees) - who holds the permission sets of O(permission_set_names) (all permission sets when omitted),
         one query, much lighter than V(permission_sets).
       - V(connected_apps) with V(users) and V(assignees) is what a drift check needs to see who else can reach the
-        org through a vendor's app (the integration_user role's exposure report); all three ride in one composite
-        with V(limits) and V(licenses), split in two by Salesforce's five queries per composite.
+        org through a vendor's app (the integration_user role's exposure report); with V(limits) they are five
+        queries and one resource, so one composite request (Salesforce allows five queries per composite; more
+        queries are split into more composites).
     type: list
     elements: str
     choices: [organization, versions, limits, licenses, users, permission_sets, connected_apps, assignees]
@@ -66,6 +67,12 @@ options:
         list is checked (and passes).
     type: list
     elements: str
+  min_api_requests_remaining:
+    description:
+      - Fail, after the read, when fewer daily API requests than this remain in the org (C(DailyApiRequests) of the
+        C(limits) resource): a guard for a playbook that is about to spend them. Needs V(limits) in O(gather).
+      - Not checked when omitted.
+    type: int
   validate_objects:
     description:
       - Objects and fields to check, in the form of O(sfops.salesforce.sf_object_permission#module:objects).
@@ -128,9 +135,12 @@ EXAMPLES = r'''
   sfops.salesforce.sf_org_info:
   register: sf
 
-- name: Fail when fewer than 1000 API requests are left today
-  ansible.builtin.assert:
-    that: sf.org.limits.daily_api_requests.remaining >= 1000
+- name: Read the integration user, and stop when fewer than 1000 API requests are left today
+  sfops.salesforce.sf_org_info:
+    gather: [limits, users]
+    usernames: [integration@example.com]
+    min_api_requests_remaining: 1000
+  register: preflight
 
 - name: Audit the integration user's access and the vendor app
   sfops.salesforce.sf_org_info:

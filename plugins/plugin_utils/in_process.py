@@ -18,6 +18,8 @@ a task ``environment`` (the module's environment), ``async``, a controller Pytho
 simple-salesforce (or PyJWT for jwt_bearer: ``ModuleSpec.missing_library``), or ``sfops_salesforce_in_process: false``.
 """
 
+import json
+
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
@@ -32,6 +34,17 @@ from ansible_collections.sfops.salesforce.plugins.module_utils.module import Run
 display = Display()
 
 IN_PROCESS_VARIABLE = 'sfops_salesforce_in_process'
+
+
+def plain_args(args):
+    """The task's options as a module process receives them: JSON types, without Ansible's data tags.
+
+    ArgumentSpecValidator deep-copies the options, and a deep copy of ansible-core's tagged values goes through
+    their __reduce_ex__: about a quarter of the CPU the sfops code used per task in a drift check, against well
+    under a millisecond for this round trip (cProfile, bench/README.md). Anything JSON cannot carry becomes its
+    text, as a string option would take it.
+    """
+    return json.loads(json.dumps(dict(args), default=str))
 
 
 class _Failed(Exception):
@@ -83,7 +96,7 @@ class ControllerRun(RunContext):
     def execute(self, args):
         """The module's result for ``args``; never raises for a foreseeable failure, never returns a secret."""
         try:
-            error = self._validate(dict(args))
+            error = self._validate(plain_args(args))
             if error:
                 result = dict(failed=True, msg=error)
             else:

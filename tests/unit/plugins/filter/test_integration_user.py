@@ -255,13 +255,11 @@ ORG_ID = '00D5E000000AbCdEAA'
 DERIVED = 'planhat.integration.00d5e000000abcdeaa@acme.example.com'
 
 
-def org_info(users=(), remaining=15000, licences=(('Salesforce Integration', 5), ('Salesforce', 2))):
-    """A registered sf_org_info result (gather limits, licenses, users)."""
+def org_info(users=(), remaining=15000):
+    """A registered sf_org_info result (gather limits, users)."""
     return {'changed': False, 'org': {
         'users': [dict(username=u, email=e) for u, e in users],
-        'limits': {'daily_api_requests': {'max': 15000, 'remaining': remaining}},
-        'licenses': {'user_licenses': [{'name': n, 'total': 10, 'available': a} for n, a in licences],
-                     'permission_set_licenses': []}}}
+        'limits': {'daily_api_requests': {'max': 15000, 'remaining': remaining}}}}
 
 
 def identity(info=None, login=LOGIN, org_id=ORG_ID, **variables):
@@ -302,37 +300,14 @@ def test_email_and_whether_the_user_exists(users, variables, email, existed):
     assert (out['email'], out['user_existed']) == (email, existed)
 
 
-BUDGET = ('Preflight failed for org1, nothing was changed: only 999 daily API requests remain '
-          '(integration_user_min_api_requests_remaining: 1000).')
-NO_LICENCE = ('Preflight failed for org1, nothing was changed: no free "%s" user licence for the new user ' + DERIVED
-              + ' (free one by deactivating an unused integration user, or buy more).')
+@pytest.mark.parametrize('api_only, licence', [(True, 'Salesforce Integration'), (False, 'Salesforce')])
+def test_preflight_counts_and_licence(api_only, licence):
+    # The identity judges nothing: the budget is sf_org_info's check, a new user's licence sf_user's.
+    out = identity(org_info(remaining='5'), api_only=api_only)
+    assert (out['api_requests_remaining'], out['licence']) == (5, licence)
+    assert 'failure' not in out
+    assert identity({})['api_requests_remaining'] is None
 
-
-@pytest.mark.parametrize('info, variables, failure', [
-    (org_info(), {}, ''),
-    (org_info(remaining=1000), {}, ''),
-    (org_info(remaining=999), {}, BUDGET),
-    (org_info(remaining=999), {'min_api_requests_remaining': 999}, ''),
-    (org_info(licences=[('Salesforce Integration', 0), ('Salesforce', 3)]), {}, NO_LICENCE % 'Salesforce Integration'),
-    (org_info(licences=[('Salesforce Integration', 0), ('Salesforce', 3)]), {'api_only': False}, ''),
-    (org_info(licences=[('Salesforce Integration', 4), ('Salesforce', 0)]), {'api_only': False}, NO_LICENCE % 'Salesforce'),
-    (org_info(licences=[]), {}, NO_LICENCE % 'Salesforce Integration'),
-    # An existing user needs no new licence.
-    (org_info([(DERIVED, 'x@acme.example.com')], licences=[('Salesforce Integration', 0)]), {}, ''),
-    # The budget is named first.
-    (org_info(remaining=5, licences=[]), {}, BUDGET.replace('999', '5')),
-    # Before the preflight has run there is nothing to judge.
-    ({}, {}, ''),
-])
-def test_preflight_failure(info, variables, failure):
-    assert identity(info, **variables)['failure'] == failure
-
-
-def test_preflight_counts_and_licence():
-    out = identity(org_info(remaining='1234', licences=[('Salesforce Integration', '2'), ('Salesforce Integration', 1)]))
-    assert (out['api_requests_remaining'], out['licence'], out['licence_free']) == (1234, 'Salesforce Integration', 3)
-    before = identity({})
-    assert (before['api_requests_remaining'], before['licence_free']) == (None, None)
 
 
 def test_a_preflight_result_without_limits_is_an_error():
@@ -624,17 +599,9 @@ def offboarding(info, **variables):
 
 def test_offboarding_reads_exposure_and_checks_no_names():
     want = desired('planhat', state='absent', check_exposure=False)
-    assert want['preflight'] == {'gather': ['limits', 'licenses', 'users', 'connected_apps', 'assignees'],
+    assert want['preflight'] == {'gather': ['limits', 'users', 'connected_apps', 'assignees'],
                                  'validate_system_permissions': None, 'validate_objects': None}
-    assert desired('planhat', check_exposure=False)['preflight']['gather'] == ['limits', 'licenses', 'users']
-
-
-def test_offboarding_needs_no_free_licence():
-    info = exposure_info()
-    info['org']['licenses']['user_licenses'] = []
-    info['org']['users'] = []
-    want = desired('planhat', state='absent')
-    assert iu.integration_user_identity(info, want, org_id=ORG_ID, login_username=LOGIN)['failure'] == ''
+    assert desired('planhat', check_exposure=False)['preflight']['gather'] == ['limits', 'users']
 
 
 def test_offboarding_an_integration_in_use():

@@ -155,3 +155,19 @@ def test_validate_objects_rejects_unknown_keys(org, run_module):
     res = run_module(main, {'gather': ['limits'], 'validate_objects': [{'name': 'Account', 'viewall': True}]})
     assert res['failed'] is True and 'viewall' in res['msg']
     assert org.calls == []
+
+
+def test_api_budget_guard(org, run_module):
+    # The fake org has 14990 daily API requests left. Below the minimum the task fails after its one read, naming
+    # both numbers and what to do.
+    res = run_module(main, {'gather': ['limits', 'users'], 'min_api_requests_remaining': 14991})
+    assert res['failed'] is True and not res.get('changed')
+    assert 'Only 14990 daily API requests remain in this org, fewer than min_api_requests_remaining (14991)' in res['msg']
+    assert 'What to do:' in res['msg'] and len(org.calls) == 1 and org.writes() == []
+    # At the minimum it passes.
+    res = run_module(main, {'gather': ['limits'], 'min_api_requests_remaining': 14990})
+    assert not res.get('failed') and res['org']['limits']['daily_api_requests']['remaining'] == 14990
+    # Without the limits it cannot judge: refused before any request.
+    calls = len(org.calls)
+    res = run_module(main, {'gather': ['users'], 'min_api_requests_remaining': 1})
+    assert res['failed'] is True and 'add limits to gather' in res['msg'] and len(org.calls) == calls

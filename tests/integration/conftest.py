@@ -342,3 +342,26 @@ def write_counts(alias, emulator_stats, label):
     """Print request counts so they show in the test log (-s or the junit output)."""
     print("%s %s: api_requests=%s token_requests=%s" % (label, alias, emulator_stats.get("api_requests"),
                                                         emulator_stats.get("token_requests")))
+
+
+def automation_user(emulator, alias, name, permissions):
+    """A user on a minimum-access profile holding only a permission set with ``permissions`` (field names, all True)
+    that also gives access to the org's own automation app, so it can log in with the JWT flow (admin-approved apps
+    admit it through that permission set). Made by raw REST, not by the modules under test.
+
+    :returns: (its username, the permission set's id)
+    """
+    tag = os.urandom(3).hex()
+    ps_id = emulator.raw(alias, "POST", "sobjects/PermissionSet", json=dict(
+        {"Name": "%s_%s" % (name, tag), "Label": "%s %s" % (name.replace("_", " "), tag)},
+        **dict((p, True) for p in permissions))).json()["id"]
+    app_id = emulator.raw_query(alias, "SELECT Id FROM ConnectedApplication WHERE Name = 'sfops Automation'")[0]["Id"]
+    emulator.raw(alias, "POST", "sobjects/SetupEntityAccess", json={"ParentId": ps_id, "SetupEntityId": app_id})
+    profile = emulator.raw_query(alias, "SELECT Id FROM Profile WHERE Name = 'Minimum Access - Salesforce'")[0]["Id"]
+    username = "%s.%s@%s.sfemu.example" % (name.lower().replace("_", "."), tag, alias)
+    user_id = emulator.raw(alias, "POST", "sobjects/User", json={
+        "Username": username, "LastName": name.split("_")[-1], "Email": "automation@example.com",
+        "Alias": ("%s%s" % (name.lower()[:4], tag))[:8], "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US",
+        "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US", "ProfileId": profile}).json()["id"]
+    emulator.raw(alias, "POST", "sobjects/PermissionSetAssignment", json={"AssigneeId": user_id, "PermissionSetId": ps_id})
+    return username, ps_id

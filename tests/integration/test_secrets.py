@@ -18,7 +18,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import REPO, VENV_BIN
+from conftest import REPO, VENV_BIN, automation_user
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
@@ -291,18 +291,8 @@ def test_documented_automation_permissions_suffice(emulator, tmp_path):
     emulator.clear_faults()
     tag = os.urandom(3).hex()
     q = emulator.raw_query
-    perms = [p for p in AUTOMATION_PERMISSIONS if p != "PermissionsAssignPermissionSets"]
-    ps_id = emulator.raw(alias, "POST", "sobjects/PermissionSet", json=dict(
-        {"Name": "sfops_Automation_%s" % tag, "Label": "sfops Automation %s" % tag}, **dict((p, True) for p in perms))).json()["id"]
-    app_id = q(alias, "SELECT Id FROM ConnectedApplication WHERE Name = 'sfops Automation'")[0]["Id"]
-    emulator.raw(alias, "POST", "sobjects/SetupEntityAccess", json={"ParentId": ps_id, "SetupEntityId": app_id})
-    profile = q(alias, "SELECT Id FROM Profile WHERE Name = 'Minimum Access - Salesforce'")[0]["Id"]
-    username = "automation.%s@%s.sfemu.example" % (tag, alias)
-    user_id = emulator.raw(alias, "POST", "sobjects/User", json={
-        "Username": username, "LastName": "Automation", "Email": "automation@example.com", "Alias": "auto%s" % tag[:4],
-        "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
-        "ProfileId": profile}).json()["id"]
-    emulator.raw(alias, "POST", "sobjects/PermissionSetAssignment", json={"AssigneeId": user_id, "PermissionSetId": ps_id})
+    username, ps_id = automation_user(emulator, alias, "sfops_Automation",
+                               [p for p in AUTOMATION_PERMISSIONS if p != "PermissionsAssignPermissionSets"])
 
     hv = emulator.host_vars(alias)
     hv.update({"sf_username": username, "integration_user_preset": "planhat",

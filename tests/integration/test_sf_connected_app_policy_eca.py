@@ -6,12 +6,12 @@ readMetadata made here (its own password-flow session, not the module's code), a
 policy is in force. The connected-app path: test_sf_connected_app_policy.py.
 """
 
-import os
 import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
 
+from conftest import automation_user
 from test_sf_connected_app_policy import make_permission_set, task, writes
 
 MD = "http://soap.sforce.com/2006/04/metadata"
@@ -139,23 +139,9 @@ def test_eca_unknown_permission_set_is_refused_before_any_write(emulator, run_ta
 
 
 def automation_user_without_eca_permission(emulator):
-    """A user who may use the Metadata API (Modify Metadata) but lacks the External Client App permissions; the
-    org's own connected app lets it log in with the JWT flow (admin-approved through a permission set)."""
-    tag = os.urandom(3).hex()
-    q = emulator.raw_query
-    ps_id = emulator.raw(ALIAS, "POST", "sobjects/PermissionSet", json={
-        "Name": "No_Eca_%s" % tag, "Label": "No ECA %s" % tag, "PermissionsApiEnabled": True, "PermissionsViewSetup": True,
-        "PermissionsViewRoles": True, "PermissionsModifyMetadata": True}).json()["id"]
-    app_id = q(ALIAS, "SELECT Id FROM ConnectedApplication WHERE Name = 'sfops Automation'")[0]["Id"]
-    emulator.raw(ALIAS, "POST", "sobjects/SetupEntityAccess", json={"ParentId": ps_id, "SetupEntityId": app_id})
-    profile = q(ALIAS, "SELECT Id FROM Profile WHERE Name = 'Minimum Access - Salesforce'")[0]["Id"]
-    username = "no.eca.%s@%s.sfemu.example" % (tag, ALIAS)
-    user_id = emulator.raw(ALIAS, "POST", "sobjects/User", json={
-        "Username": username, "LastName": "NoEca", "Email": "automation@example.com", "Alias": "noe%s" % tag[:4],
-        "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
-        "ProfileId": profile}).json()["id"]
-    emulator.raw(ALIAS, "POST", "sobjects/PermissionSetAssignment", json={"AssigneeId": user_id, "PermissionSetId": ps_id})
-    return username
+    """A user who may use the Metadata API (Modify Metadata) but lacks the External Client App permissions."""
+    return automation_user(emulator, ALIAS, "No_Eca", ["PermissionsApiEnabled", "PermissionsViewSetup",
+                                                       "PermissionsViewRoles", "PermissionsModifyMetadata"])[0]
 
 
 def test_eca_without_the_permission_says_which_permission_to_give(emulator, run_tasks, eca):

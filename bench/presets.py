@@ -6,6 +6,7 @@ implementations are asked for exactly the same permission rows.
 """
 
 import pathlib
+import shlex
 
 import yaml
 
@@ -125,6 +126,26 @@ def baseline_vars(role_preset_name, objects):
     }
 
 
+def write_sfcli_desired(path, bvars):
+    """The desired state of the uri baseline (baseline_vars) as the bash file bench/baseline/sf_cli_runbook.sh
+    sources: the same permission set, rows and app, so the CLI script is asked for exactly what the others are."""
+    q = shlex.quote
+    flag = lambda v: "true" if v else "false"  # noqa: E731
+    ps = bvars["bench_ps"]
+    lines = ["# Written by bench/run.py", "PS_NAME=" + q(ps["name"]), "PS_LABEL=" + q(ps["label"]),
+             "PS_DESCRIPTION=" + q(ps["description"]),
+             "SYSTEM_PERMISSIONS=(%s)" % " ".join(q(p) for p in ps["system_permissions"]), "OBJECTS=("]
+    lines += ["  " + q(" ".join([o["name"]] + [flag(o[k]) for k in FLAGS])) for o in bvars["bench_objects"]]
+    lines += [")", "FIELDS=("]
+    lines += ["  " + q("%s %s %s %s" % (f["sobject"], f["field"], flag(f["read"]), flag(f["edit"])))
+              for f in bvars["bench_fields"]]
+    lines += [")", "APP_NAME=" + q(bvars["bench_app_name"])]
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def count_rows(objects):
     return len(objects), sum(len([a for a in (e.get("fields") or {}).values() if a != "none"]) for e in objects)
 
@@ -136,4 +157,5 @@ def write_vars(path, data):
     return path
 
 
-__all__ = ["API_VERSION", "large_preset", "baseline_vars", "planhat_objects", "count_rows", "write_vars"]
+__all__ = ["API_VERSION", "large_preset", "baseline_vars", "planhat_objects", "count_rows", "write_vars",
+           "write_sfcli_desired"]

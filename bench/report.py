@@ -4,6 +4,8 @@ import pathlib
 
 TARGETS_LATENCY_MS = 150
 PHASE_LABEL = {"fresh": "fresh setup", "converged": "converged re-run", "drift": "drift check"}
+IMPL_LABEL = {"role": "role", "baseline": "uri baseline", "sfcli": "Salesforce CLI script"}
+IMPL_ORDER = ("role", "baseline", "sfcli")
 
 
 def _runs(doc, **match):
@@ -96,6 +98,8 @@ def targets(doc):
         elif preset == "planhat":
             rows.append(("≥ 5× fewer API requests than the uri baseline, converged, planhat", "not measured", None))
 
+    rows.append(_sfcli_target(doc))
+
     drift = {r["orgs"]: r for r in all_runs("planhat", "drift")}
     if 100 in drift and doc["latency_ms"] >= TARGETS_LATENCY_MS:
         r = drift[100]
@@ -116,17 +120,61 @@ def targets(doc):
     return rows
 
 
+def _sfcli_target(doc):
+    """The role's drift check against the CLI script's (`--check`), planhat, at each org count both ran: wall per org
+    and API requests per org, each at least 5× smaller."""
+    label = "≥ 5× less wall per org and ≥ 5× fewer API requests than the Salesforce CLI script, drift check, planhat"
+    pairs = []
+    for c in sorted(_runs(doc, impl="sfcli", preset="planhat", phase="drift"), key=lambda r: r["orgs"]):
+        r = _one(doc, impl="role", preset="planhat", phase="drift", orgs=c["orgs"])
+        if r and r["wall_s"] and r["api_per_org_mean"]:
+            pairs.append((c, r))
+    if not pairs:
+        return label, "not measured", None
+    parts, ok = [], True
+    for c, r in pairs:
+        n = c["orgs"]
+        wall_x, api_x = c["wall_s"] / r["wall_s"], c["api_per_org_mean"] / r["api_per_org_mean"]
+        parts.append("%d org(s): wall %.1f vs %.1f s per org = %.1f×, API %.1f vs %.1f per org = %.1f×"
+                     % (n, c["wall_s"] / n, r["wall_s"] / n, wall_x, c["api_per_org_mean"], r["api_per_org_mean"],
+                        api_x))
+        ok = ok and wall_x >= 5 and api_x >= 5 and not c["failed_hosts"] and not r["failed_hosts"]
+    return label, "; ".join(parts), ok
+
+
+def _side_by_side(doc):
+    """Per org, at each org count the CLI script ran: the role, the uri baseline and the CLI script."""
+    counts = sorted({r["orgs"] for r in _runs(doc, impl="sfcli", preset="planhat")})
+    if not counts:
+        return []
+    out = ["", "Per org, side by side (planhat), at the org counts the Salesforce CLI script ran:", "",
+           "(wall and CPU divided by the run's orgs; the CLI script ran %s)"
+           % ("one org after another" if (doc.get("sfcli") or {}).get("parallel", 1) == 1
+              else "%d orgs at a time" % doc["sfcli"]["parallel"]), "",
+           "| orgs | run | implementation | API req/org | token req/org | wall s/org | CPU s/org |",
+           "|---:|---|---|---:|---:|---:|---:|"]
+    for n in counts:
+        for phase in ("fresh", "converged", "drift"):
+            for impl in IMPL_ORDER:
+                r = _one(doc, impl=impl, preset="planhat", phase=phase, orgs=n)
+                if r:
+                    out.append("| %d | %s | %s | %s | %s | %.2f | %.2f |" % (
+                        n, PHASE_LABEL[phase], IMPL_LABEL[impl], _fmt(r["api_per_org_mean"]),
+                        _fmt(r["token_per_org_mean"]), r["wall_s"] / n, r["cpu_s"] / n))
+    return out
+
+
 def _main_table(doc):
     out = ["| implementation | preset | orgs | run | API req/org (min–max) | token req/org | wall s | CPU s (user+sys) "
            "| emulator CPU s | max RSS MB | peak total PSS MB | changed/failed orgs | rc | other processes' CPU s | load |",
            "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in sorted(doc["runs"], key=lambda r: (r["impl"] != "role", r["preset"] != "planhat", r["orgs"],
+    for r in sorted(doc["runs"], key=lambda r: (IMPL_ORDER.index(r["impl"]), r["preset"] != "planhat", r["orgs"],
                                                  ("fresh", "converged", "drift").index(r["phase"]))):
         api = _fmt(r["api_per_org_mean"])
         if r["api_per_org_min"] != r["api_per_org_max"]:
             api += " (%d–%d)" % (r["api_per_org_min"], r["api_per_org_max"])
         out.append("| %s | %s | %d | %s | %s | %s | %.1f | %.1f | %s | %.0f | %.0f | %d/%d | %d | %s | %s |" % (
-            "role" if r["impl"] == "role" else "uri baseline", r["preset"], r["orgs"], PHASE_LABEL[r["phase"]], api,
+            IMPL_LABEL[r["impl"]], r["preset"], r["orgs"], PHASE_LABEL[r["phase"]], api,
             _fmt(r["token_per_org_mean"]), r["wall_s"], r["cpu_s"], _fmt(r["emulator_cpu_s"]), r["max_rss_mb"],
             r["peak_tree_pss_mb"], r["changed_hosts"], r["failed_hosts"], r["rc"], _fmt(r.get("other_cpu_s"), 0),
             _fmt(r.get("loadavg_before"))))
@@ -158,17 +206,18 @@ def plot(doc, out_dir):
         return _plot_svg(series, doc, out_dir)
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
     colors = {("role", "planhat"): "tab:blue", ("role", "large"): "tab:green",
-              ("baseline", "planhat"): "tab:red", ("baseline", "large"): "tab:orange"}
+              ("baseline", "planhat"): "tab:red", ("baseline", "large"): "tab:orange",
+              ("sfcli", "planhat"): "tab:purple", ("sfcli", "large"): "tab:brown"}
     styles = {"fresh": ":", "converged": "--", "drift": "-"}
     for (impl, preset, phase), pts in sorted(series.items()):
         pts.sort()
         xs, ys = zip(*pts)
-        label = "%s %s: %s" % ("role" if impl == "role" else "uri baseline", preset, PHASE_LABEL[phase])
+        label = "%s %s: %s" % (IMPL_LABEL[impl], preset, PHASE_LABEL[phase])
         ax.plot(xs, ys, styles[phase], marker="o", color=colors.get((impl, preset), "gray"), label=label)
     ax.axhline(120, color="black", linewidth=0.8, alpha=0.5)
     ax.text(1, 122, "target: 100-org drift check < 120 s", fontsize=8, alpha=0.7)
     ax.set_xlabel("orgs (inventory hosts)")
-    ax.set_ylabel("wall time of the playbook run (s)")
+    ax.set_ylabel("wall time of the run (s)")
     ax.set_title("sfops.salesforce bench: wall time vs orgs (latency %d ms/request, forks %d, %s CPUs)"
                  % (doc["latency_ms"], doc["forks"], doc["machine"].get("nproc")), fontsize=10)
     ax.grid(True, alpha=0.3)
@@ -269,14 +318,16 @@ def write(doc, out_dir):
     L += ["", "## All runs", "",
           "Per org: API requests and token requests from the emulator's counters (`GET /__sfemu/stats`, zeroed with "
           "`DELETE /__sfemu/stats` before each run; a composite or collections request counts as one API request, "
-          "like Salesforce's; token requests are not API requests). Per run: wall time of `ansible-playbook`; CPU = "
-          "user + sys of ansible-playbook and every process it started (forks, module processes), from `wait4()`; "
+          "like Salesforce's; token requests are not API requests). Per run: wall time of `ansible-playbook` (of "
+          "`bash sf_cli_runbook.sh` for the CLI script); CPU = user + sys of it and every process it started (forks, "
+          "module processes; xargs and the sf commands), from `wait4()`; "
           "max RSS = the largest single process; peak total PSS = the largest sum over the process tree at any "
           "moment (sampled every 0.25 s; shared pages counted once); emulator CPU = the sfemu server's own CPU in "
           "that run (it shares the same %s CPUs). *fresh setup* starts from `POST /__sfemu/reset` (seeded orgs)%s, "
-          "*converged re-run* repeats it, *drift check* runs `playbooks/drift_check.yml` (role) or the baseline with "
+          "*converged re-run* repeats it, *drift check* runs `playbooks/drift_check.yml` (role) or the baselines with "
           "`--check`." % (mach.get("nproc"), _state_note(doc)), ""]
     L += _main_table(doc)
+    L += _side_by_side(doc)
     if doc.get("skipped"):
         L += ["", "Not run: " + "; ".join("%s/%s/%d orgs%s (%s)" % (s["impl"], s["preset"], s["orgs"],
                                                                   " from " + s["phase"] if s.get("phase") else "",
@@ -309,7 +360,20 @@ def write(doc, out_dir):
           "password-flow login per org, then per permission row one query and, when needed, one create or update "
           "(one task per row, `loop`). It is given exactly the same rows. It does less than the role (no "
           "connected-app policy through the Metadata API, no purge of rows added by hand, no preflight), which "
-          "favours it.", ""]
+          "favours it."]
+    if doc.get("sfcli"):
+        L += ["- The Salesforce CLI script (`bench/baseline/sf_cli_runbook.sh`; `sf --version`: %s; installed by the "
+              "bench from the npm registry as pinned in `bench/sfcli/package-lock.json`, Node.js 22 included) is the "
+              "same runbook as sf commands, the way a user scripts it: `sf org login jwt` (JWT bearer, like the "
+              "role's inventory), `sf data query --json` for the user, licence assignment, permission set, all "
+              "object and all field permission rows of the set (one query per kind), the assignment and the app "
+              "access; `sf data create record` / `sf data update record` per missing or differing row (the CLI "
+              "has no batch write that updates), `sf org assign permsetlicense` and `sf org assign permset`. Its "
+              "scope is the uri baseline's; `--check` only queries. Every sf command is a Node.js process; the CLI "
+              "makes requests of its own (at login: the user's org and a Dev Hub probe; after each query that "
+              "returns records: the query's columns, `columns=true`), all counted."
+              % doc["sfcli"]["version"]]
+    L.append("")
 
     # per task
     L += ["## Where requests and time go, per task", "",
@@ -399,6 +463,9 @@ def write(doc, out_dir):
           % (doc["forks"], "from ansible.cfg" if doc["args"].get("forks_from_cfg") else "set with --forks",
              mach.get("nproc"), mach.get("nproc")),
           "- The emulator runs on the same machine and its CPU is part of the machine's load (column emulator CPU).",
+          "- The Salesforce CLI script is measured like a playbook: wall of `bash sf_cli_runbook.sh`, CPU of it and "
+          "every process it started (xargs, each sf command's Node.js), from `wait4()`; it runs one org after another "
+          "unless `--sfcli-parallel` says otherwise.",
           "- Per-task counter snapshots took %.1f s in total over all runs (included in the wall times)." % snap,
           ""]
     (out_dir / "results.md").write_text("\n".join(L) + "\n")

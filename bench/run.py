@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """`make bench`: API requests per org, token requests per org, wall time, CPU and memory of the integration-user job
-against the local Salesforce emulator, for 1, 10 and 100 orgs, compared with a plain `ansible.builtin.uri` playbook.
+against the local Salesforce emulator, for 1, 10 and 100 orgs, compared with a plain `ansible.builtin.uri` playbook
+and with a shell script of Salesforce CLI commands.
 
     .venv/bin/python bench/run.py                       # the full benchmark, writes bench/results.md (< 15 min)
     .venv/bin/python bench/run.py --quick               # 1 and 3 orgs, for development; writes bench/out/
     .venv/bin/python bench/run.py --orgs 1,10 --latency-ms 100 --forks 10 --presets planhat
 
 For each implementation (the role: playbooks/setup_integration.yml + playbooks/drift_check.yml; the uri baseline:
-bench/baseline/uri_baseline.yml), preset (planhat; large: generated from the emulator's describes) and number of
+bench/baseline/uri_baseline.yml; the Salesforce CLI baseline: bench/baseline/sf_cli_runbook.sh), preset (planhat; large: generated from the emulator's describes) and number of
 orgs, three runs: fresh setup (POST /__sfemu/reset first), converged re-run, drift check. Every org's request
 counters are zeroed before each run (DELETE /__sfemu/stats) and read after it (GET /__sfemu/stats).
 """
@@ -25,6 +26,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import harness  # noqa: E402
 import presets  # noqa: E402
 import report  # noqa: E402
+import sfcli_baseline  # noqa: E402
 
 BENCH = harness.BENCH
 REPO = harness.REPO
@@ -36,6 +38,7 @@ PLAYBOOKS = {
                  "drift": ("bench/baseline/uri_baseline.yml", True)},
 }
 PHASES = ("fresh", "converged", "drift")
+IMPLS = ("role", "baseline", "sfcli")  # the order their cells run in
 
 
 def parse_args(argv=None):
@@ -44,13 +47,22 @@ def parse_args(argv=None):
     p.add_argument("--latency-ms", type=int, default=150, help="emulated round trip per API/token request (150)")
     p.add_argument("--forks", type=int, default=None, help="ansible forks (default: ansible.cfg's forks)")
     p.add_argument("--presets", default="planhat,large", help="planhat,large")
-    p.add_argument("--impls", default="role,baseline", help="role,baseline")
+    p.add_argument("--impls", default="role,baseline,sfcli",
+                   help="role,baseline,sfcli (sfcli: the Salesforce CLI script, installed from npm on first use)")
     p.add_argument("--baseline-orgs", default=None,
                    help="org counts for the uri baseline with the planhat preset (default 1: a 10-org uri baseline "
                         "takes about 10 minutes, more than `make bench` may; --quick: 1,3)")
     p.add_argument("--baseline-large-orgs", default=None,
                    help="org counts for the uri baseline with the large preset (default none: 660 uri tasks per org for a "
                         "fresh setup take longer than `make bench` may)")
+    p.add_argument("--sfcli-orgs", default="1",
+                   help="org counts for the Salesforce CLI script with the planhat preset (default 1: every sf "
+                        "command starts Node, about 1 CPU-s each, so a fresh setup takes about a minute per org)")
+    p.add_argument("--sfcli-large-orgs", default="",
+                   help="org counts for the Salesforce CLI script with the large preset (default none)")
+    p.add_argument("--sfcli-parallel", type=int, default=1,
+                   help="orgs the CLI script runs at a time (xargs -P; default 1: one org after another, as the "
+                        "script does by default)")
     p.add_argument("--extra-objects", type=int, default=21,
                    help="custom objects added to the emulator's catalogue for the large preset (bench/sfemu_catalog.py;"
                         " default 21: with its 9 seeded objects, 30; 0: the seeded catalogue only)")
@@ -90,6 +102,8 @@ def parse_args(argv=None):
     args.baseline_orgs = ints(args.baseline_orgs if args.baseline_orgs is not None else ("1,3" if args.quick else "1"))
     args.baseline_large_orgs = ints(args.baseline_large_orgs if args.baseline_large_orgs is not None else "")
     args.large_orgs = ints(args.large_orgs) if args.large_orgs is not None else list(args.orgs)
+    args.sfcli_orgs = ints(args.sfcli_orgs)
+    args.sfcli_large_orgs = ints(args.sfcli_large_orgs)
     args.presets = [x for x in args.presets.split(",") if x]
     args.impls = [x for x in args.impls.split(",") if x]
     args.output_dir = pathlib.Path(args.output_dir or (BENCH / "out" if args.quick else BENCH))
@@ -110,18 +124,14 @@ def ansible_cfg_forks():
 def plan_cells(args):
     """(impl, preset, orgs) in the order they run: the role's cells of up to 10 orgs first (from the smallest org
     count up, so that a broken setup shows early), then its larger ones (the scaling figures the targets are about),
-    then the baseline's, which the time budget may have to skip (a uri baseline of 10 orgs takes minutes per run)."""
-    cells = []
-    for impl in ("role", "baseline"):
-        if impl not in args.impls:
-            continue
-        for preset in args.presets:
-            if impl == "role":
-                counts = args.orgs if preset == "planhat" else args.large_orgs
-            else:
-                counts = args.baseline_orgs if preset == "planhat" else args.baseline_large_orgs
-            cells += [(impl, preset, n) for n in sorted(set(counts))]
-    return sorted(cells, key=lambda c: (c[0] == "baseline", c[2] > 10, c[2] if c[2] > 10 else 0))
+    then the baselines', which the time budget may have to skip (a uri baseline of 10 orgs takes minutes per run,
+    the CLI script about a minute per org for a fresh setup)."""
+    counts_of = {("role", "planhat"): args.orgs, ("role", "large"): args.large_orgs,
+                 ("baseline", "planhat"): args.baseline_orgs, ("baseline", "large"): args.baseline_large_orgs,
+                 ("sfcli", "planhat"): args.sfcli_orgs, ("sfcli", "large"): args.sfcli_large_orgs}
+    cells = [(impl, preset, n) for impl in IMPLS if impl in args.impls for preset in args.presets
+             for n in sorted(set(counts_of[(impl, preset)]))]
+    return sorted(cells, key=lambda c: (IMPLS.index(c[0]), c[2] > 10, c[2] if c[2] > 10 else 0))
 
 
 def per_org_counts(stats, aliases):
@@ -194,16 +204,18 @@ def operator_steps(emu, aliases):
 
 def run_phase(emu, args, cell, phase, inventory, vars_files, out_dir):
     impl, preset, n = cell
-    playbook, check = PLAYBOOKS[impl][phase]
     aliases = ["org%d" % i for i in range(1, n + 1)]
     tag = "%s-%s-%d-%s" % (impl, preset, n, phase)
-    extra = {}
-    if impl == "role" and phase == "drift":
-        extra["drift_report_dir"] = str(out_dir / "drift-report" / tag)
     if phase == "fresh":
         emu.reset()
         if not args.manual_steps_pending:
             operator_steps(emu, aliases)
+    if impl == "sfcli":
+        return run_sfcli_phase(emu, args, cell, phase, inventory, vars_files, out_dir, tag, aliases)
+    playbook, check = PLAYBOOKS[impl][phase]
+    extra = {}
+    if impl == "role" and phase == "drift":
+        extra["drift_report_dir"] = str(out_dir / "drift-report" / tag)
     emu.reset_stats()
     profile_path = out_dir / "profiles" / (tag + ".json")
     profile_path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,26 +239,65 @@ def run_phase(emu, args, cell, phase, inventory, vars_files, out_dir):
             drifted = {"drifted": summary.get("drifted_orgs", []), "errors": summary.get("error_orgs", [])}
         except (OSError, ValueError, KeyError):
             drifted = {"drifted": None, "errors": None}
-    api = [v["api"] for v in per_org.values()]
-    tok = [v["token"] for v in per_org.values()]
-    result = dict(m, impl=impl, preset=preset, orgs=n, phase=phase, playbook=playbook, check=check, forks=args.forks,
-                  api_per_org_mean=sum(api) / n, api_per_org_min=min(api), api_per_org_max=max(api),
-                  token_per_org_mean=sum(tok) / n, token_per_org_max=max(tok), api_total=sum(api), token_total=sum(tok),
-                  requests_outside_cell=outside, by_resource=by_resource, by_method=by_method,
-                  per_org=per_org if n <= 10 else None, tasks=tasks, failures=failures, drift_report=drifted,
+    result = dict(m, **request_figures(n, per_org, outside, by_resource, by_method), impl=impl, preset=preset,
+                  orgs=n, phase=phase, playbook=playbook, check=check, forks=args.forks, tasks=tasks, failures=failures, drift_report=drifted,
                   snapshot_seconds=profile.get("snapshot_seconds"),
                   changed_hosts=sum(1 for r in recap.values() if r.get("changed")),
                   failed_hosts=sum(1 for r in recap.values() if r.get("failures") or r.get("unreachable")),
                   recap_hosts=len(recap))
+    print_phase(phase, result)
+    return result
+
+
+def request_figures(n, per_org, outside, by_resource, by_method):
+    api = [v["api"] for v in per_org.values()]
+    tok = [v["token"] for v in per_org.values()]
+    return dict(api_per_org_mean=sum(api) / n, api_per_org_min=min(api), api_per_org_max=max(api),
+                token_per_org_mean=sum(tok) / n, token_per_org_max=max(tok), api_total=sum(api), token_total=sum(tok),
+                requests_outside_cell=outside, by_resource=by_resource, by_method=by_method,
+                per_org=per_org if n <= 10 else None)
+
+
+def print_phase(phase, r):
     print("  %-9s rc=%s wall=%6.1fs cpu=%6.1fs emu_cpu=%5.1fs api/org=%5.1f (max %d) token/org=%.1f changed=%d "
-          "failed=%d peak=%.0fMB others' CPU=%.0fs load=%.1f" % (phase, m["rc"], m["wall_s"], m["cpu_s"], m["emulator_cpu_s"] or 0,
-                                     result["api_per_org_mean"], result["api_per_org_max"],
-                                     result["token_per_org_mean"], result["changed_hosts"], result["failed_hosts"],
-                                     m["peak_tree_pss_mb"], m["other_cpu_s"], m["loadavg_before"]), flush=True)
+          "failed=%d peak=%.0fMB others' CPU=%.0fs load=%.1f" % (phase, r["rc"], r["wall_s"], r["cpu_s"],
+                                                                r["emulator_cpu_s"] or 0, r["api_per_org_mean"],
+                                                                r["api_per_org_max"], r["token_per_org_mean"],
+                                                                r["changed_hosts"], r["failed_hosts"],
+                                                                r["peak_tree_pss_mb"], r["other_cpu_s"],
+                                                                r["loadavg_before"]), flush=True)
+    drifted = r.get("drift_report")
     if drifted and drifted["drifted"]:
         print("    drift report: drifted %s" % drifted["drifted"], flush=True)
-    for host, msg in list(failures.items())[:3]:
+    for host, msg in list(r["failures"].items())[:3]:
         print("    failed %s: %s" % (host, msg[:300]), flush=True)
+
+
+def run_sfcli_phase(emu, args, cell, phase, orgs_file, desired_file, out_dir, tag, aliases):
+    """One run of the Salesforce CLI script (bench/baseline/sf_cli_runbook.sh; --check for the drift check), measured
+    like a playbook run: the script's bash, xargs and every sf (Node) process it started are its children."""
+    impl, preset, n = cell
+    check = phase == "drift"
+    home = out_dir / "sfcli-home" / ("%s-%d" % (preset, n))
+    if phase == "fresh":
+        # Each cell starts with no stored CLI login, as on a new CI runner; every run logs in again anyway.
+        shutil.rmtree(home, ignore_errors=True)
+    env = sfcli_baseline.env(args.sfcli_bin, home, emu.data_dir / "ca.pem")
+    cmd = sfcli_baseline.command(orgs_file, desired_file, check=check, parallel=args.sfcli_parallel)
+    emu.reset_stats()
+    log = out_dir / "logs" / (tag + ".log")
+    m = harness.measured_run(cmd, env, log, emulator_pid=emu.proc.pid)
+    stats = emu.stats()
+    per_org, outside, by_resource, by_method = per_org_counts(stats, aliases)
+    counts, failures = sfcli_baseline.read_summary(log, aliases)
+    result = dict(m, **request_figures(n, per_org, outside, by_resource, by_method), impl=impl, preset=preset,
+                  orgs=n, phase=phase, playbook=str(sfcli_baseline.RUNBOOK.relative_to(REPO)), check=check,
+                  forks=args.sfcli_parallel, parallel=args.sfcli_parallel, tasks=[], failures=failures,
+                  drift_report={"drifted": sorted(a for a, k in counts.items() if k), "errors": sorted(failures)}
+                  if check else None,
+                  snapshot_seconds=None, changed_hosts=sum(1 for k in counts.values() if k),
+                  failed_hosts=len(failures), recap_hosts=len(counts))
+    print_phase(phase, result)
     return result
 
 
@@ -306,6 +357,7 @@ def merge(paths):
     doc["skipped"] = [s for d in docs for s in d.get("skipped", [])]
     doc["presets"] = {k: v for d in docs for k, v in d.get("presets", {}).items()}
     doc["floor"] = next((d["floor"] for d in docs if d.get("floor")), None)
+    doc["sfcli"] = next((d["sfcli"] for d in docs if d.get("sfcli")), None)
     doc["invocations"] = [{"date": d["date"], "argv": d["args"].get("argv"), "total_s": d.get("total_s"),
                            "source": "%s, git %s" % (d.get("source", "working tree"), d["machine"].get("git_commit"))}
                           for d in docs]
@@ -346,6 +398,11 @@ def main(argv=None):
     shutil.rmtree(data_dir, ignore_errors=True)
     cells = plan_cells(args)
     org_counts = sorted({n for _, _, n in cells})
+    sfcli_info = None
+    if any(impl == "sfcli" for impl, _, _ in cells):
+        args.sfcli_bin = sfcli_baseline.install(out_dir)
+        sfcli_info = {"version": sfcli_baseline.cli_version(args.sfcli_bin), "parallel": args.sfcli_parallel}
+        print("bench: Salesforce CLI %s" % sfcli_info["version"], flush=True)
     n_max = max(org_counts)
     print("bench: starting sfemu with %d orgs (+%d custom objects), latency %d ms; forks %d"
           % (n_max, args.extra_objects, args.latency_ms, args.forks), flush=True)
@@ -359,7 +416,7 @@ def main(argv=None):
         "source": ("commit %s (git archive of %s)" % (source_commit, args.ref)) if args.ref else "working tree",
         "latency_ms": args.latency_ms, "forks": args.forks, "emulator_start_s": emulator_start_s,
         "manual_steps_done": not args.manual_steps_pending,
-        "presets": {}, "runs": [], "skipped": [],
+        "presets": {}, "runs": [], "skipped": [], "sfcli": sfcli_info,
     }
     try:
         vars_files = {}
@@ -367,6 +424,9 @@ def main(argv=None):
         for n in org_counts:
             inventories[n] = harness.write_inventory(emu, ["org%d" % i for i in range(1, n + 1)],
                                                      out_dir / ("inventory-%d.yml" % n))
+        sfcli_orgs = {n: sfcli_baseline.write_orgs(emu, ["org%d" % i for i in range(1, n + 1)],
+                                                   out_dir / ("sfcli-orgs-%d.txt" % n))
+                      for impl, _, n in cells if impl == "sfcli"}
         if "planhat" in args.presets:
             objs = presets.planhat_objects()
             o, f = presets.count_rows(objs)
@@ -375,6 +435,8 @@ def main(argv=None):
                                                                   {"integration_user_preset": "planhat"})]
             vars_files[("baseline", "planhat")] = [presets.write_vars(out_dir / "vars-baseline-planhat.yml",
                                                                       presets.baseline_vars("planhat", objs))]
+            vars_files[("sfcli", "planhat")] = presets.write_sfcli_desired(out_dir / "sfcli-desired-planhat.sh",
+                                                                           presets.baseline_vars("planhat", objs))
         if "large" in args.presets:
             role_vars, info = presets.large_preset(emu, args.large_objects, args.large_fields)
             doc["presets"]["large"] = info
@@ -382,8 +444,11 @@ def main(argv=None):
                   "%(requested_objects)d/%(requested_fields)d; the emulator offers %(available_objects)d objects, "
                   "%(available_fields)d fields)" % info, flush=True)
             vars_files[("role", "large")] = [presets.write_vars(out_dir / "vars-role-large.yml", role_vars)]
-            vars_files[("baseline", "large")] = [presets.write_vars(
-                out_dir / "vars-baseline-large.yml", presets.baseline_vars("planhat", role_vars["integration_user_objects"]))]
+            large_baseline = presets.baseline_vars("planhat", role_vars["integration_user_objects"])
+            vars_files[("baseline", "large")] = [presets.write_vars(out_dir / "vars-baseline-large.yml",
+                                                                    large_baseline)]
+            vars_files[("sfcli", "large")] = presets.write_sfcli_desired(out_dir / "sfcli-desired-large.sh",
+                                                                         large_baseline)
         budget_s = args.budget_min * 60
         for cell in cells:
             impl, preset, n = cell
@@ -410,8 +475,8 @@ def main(argv=None):
                                            "why": "time budget (--budget-min %s) used up" % args.budget_min})
                     print("bench: skip %s/%s/%d orgs %s: time budget used" % (impl, preset, n, phase), flush=True)
                     break
-                doc["runs"].append(run_phase(emu, args, cell, phase, inventories[n], vars_files[(impl, preset)],
-                                             out_dir))
+                orgs = sfcli_orgs[n] if impl == "sfcli" else inventories[n]
+                doc["runs"].append(run_phase(emu, args, cell, phase, orgs, vars_files[(impl, preset)], out_dir))
                 (out_dir / "results-partial.json").write_text(json.dumps(doc, indent=1))
         if not args.no_floor:
             n = max([c for c in org_counts if c <= 10] or [org_counts[0]])

@@ -385,6 +385,13 @@ class Org:
         with self.lock:
             return run_query(soql, _VersionView(self, version, include_deleted), version, include_deleted)
 
+    def query_columns(self, soql, version):
+        """What the query resource answers with columns=true (soql.query_columns): the columns, not the records."""
+        from .soql import query_columns
+
+        with self.lock:
+            return query_columns(soql, _VersionView(self, version, False), version)
+
     # ---------------------------------------------------------------------------------------------------------------
     def user_has_permission(self, user_id, permission) -> bool:
         """True when the user's profile or an assigned permission set enables ``permission`` (API name without the

@@ -862,6 +862,9 @@ class App:
         if not q:
             # GET query/ without q [infer: Salesforce answers 400 MALFORMED_QUERY]
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        if (query.get("columns") or [""])[0].lower() == "true":
+            # columns=true: the selected columns, not the records (soql.query_columns has the sources) [3rd]
+            return Response(200, ctx.org.query_columns(q, ctx.version))
         total, records = ctx.org.query(q, ctx.version, include_deleted)
         batch = self._batch_size(ctx)
         return Response(200, self._page(ctx, "queryAll" if include_deleted else "query", total, records, 0, batch,

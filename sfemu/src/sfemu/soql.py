@@ -18,6 +18,7 @@ Public API::
 
     class SoqlError(Exception)          # .error_code, .message
     run_query(soql, catalog, version, include_deleted=False) -> (totalSize, records)
+    query_columns(soql, catalog, version) -> {"columnMetadata": [...], "entityName": ...}   # columns=true
 
 ``catalog`` follows the protocol in sfemu/docs/internals.md ("soql.py contract"). Two optional extensions are used when
 present: ``ObjectInfo.child_relationship(name)`` may return a third element, the relationship's canonical name
@@ -35,7 +36,7 @@ from typing import Any, Callable
 
 from .ids import normalize_id
 
-__all__ = ["SoqlError", "run_query", "parse"]
+__all__ = ["SoqlError", "run_query", "query_columns", "parse"]
 
 MALFORMED_QUERY = "MALFORMED_QUERY"
 INVALID_FIELD = "INVALID_FIELD"
@@ -1394,3 +1395,85 @@ def run_query(soql: str, catalog, version: str, include_deleted: bool = False,
     rows = _sorted_sliced(rows, plan)
     records = _Renderer(catalog, ver, include_deleted, binder.row_by_id).records(rows, plan.obj_name, plan.out)
     return len(records), records
+
+
+# --- columns=true: the columns a query selects, without running it -------------------------------------------------
+# GET query?q=...&columns=true answers {"columnMetadata": [...], "entityName", "groupBy", "idSelected", "keyPrefix"}
+# instead of records. Undocumented;
+# the Salesforce CLI's `sf data query` calls it after every query that returns records, to lay out its output
+# [3rd salesforcecli/plugin-data@694fdb7 src/commands/data/query.ts retrieveColumns]. The column shape (aggregate,
+# apexType, booleanType, columnName, custom, displayName, foreignKeyName, insertable, joinColumns, numberType,
+# textType, updatable) and how fields, parent paths (Owner.Name: column "Owner", foreignKeyName "OwnerId", the parent
+# field in joinColumns), child subqueries (aggregate true, the child's columns in joinColumns) and aggregates
+# (columnName expr0, displayName "avg(Amount)", apexType null) appear come from the response exemplars in
+# salesforcecli/plugin-data@694fdb7 test/test-files/queryFields.exemplars.ts [3rd]; the top-level keys are those
+# Jetstream reads from the same call (jetstreamapp/jetstream@5bf9e9b libs/salesforce-api/src/lib/api-query.ts and
+# libs/types/src/lib/salesforce/query.types.ts QueryColumnsSfdc) [3rd]. insertable/updatable follow the field's createable/updateable
+# [infer: the exemplars agree except for Account.Name, false there]; apexType follows Apex's primitive types [infer].
+_APEX_TYPES = {
+    "id": "Id", "reference": "Id", "boolean": "Boolean", "int": "Integer", "long": "Long", "double": "Decimal",
+    "currency": "Decimal", "percent": "Decimal", "date": "Date", "datetime": "Datetime", "time": "Time",
+    "base64": "Blob", "address": "Address", "location": "Location",
+}
+
+
+def _column(name, display, apex_type, custom=False, insertable=False, updatable=False, joins=(), aggregate=False,
+            foreign_key=None, numeric=False):
+    return {"aggregate": aggregate, "apexType": apex_type, "booleanType": apex_type == "Boolean", "columnName": name,
+            "custom": custom, "displayName": display, "foreignKeyName": foreign_key, "insertable": insertable,
+            "joinColumns": list(joins), "numberType": numeric or apex_type in ("Integer", "Long", "Decimal"),
+            "textType": apex_type == "String", "updatable": updatable}
+
+
+def _field_column(fld):
+    defn = getattr(fld, "defn", None)
+    apex = _APEX_TYPES.get((fld.type or "string").lower(), "String")
+    return _column(fld.name, fld.name, apex, custom=fld.name.endswith("__c"),
+                   insertable=bool(getattr(defn, "createable", False)), updatable=bool(getattr(defn, "updateable", False)))
+
+
+def _path_column(r: _Resolved):
+    col = _field_column(r.field)
+    for hop in reversed(r.hops):
+        col = _column(hop.rel_name, hop.rel_name, None, custom=hop.rel_name.endswith("__r"), joins=[col],
+                      foreign_key=hop.ref_field)
+    return col
+
+
+def _columns(binder: _Binder, q: Query, obj, level: int = 0) -> list[dict]:
+    cols, unaliased = [], 0
+    for it in q.items:
+        if isinstance(it, SubqueryItem):
+            child = binder.compile(it.query, parent=obj, level=level + 1)
+            joins = _columns(binder, it.query, binder.info(child.obj_name), level + 1)
+            cols.append(_column(child.rel_name, child.rel_name, None, aggregate=True, joins=joins))
+        elif isinstance(it, CountItem):
+            if it.path is None:
+                continue  # COUNT() selects no column: its answer is totalSize alone [infer]
+            name = it.alias or "expr%d" % unaliased
+            unaliased += 0 if it.alias else 1
+            cols.append(_column(name, "count(%s)" % it.path.text, None, aggregate=True, numeric=True))
+        else:
+            cols.append(_path_column(binder.resolve(obj, it.path, q.alias)))
+    return cols
+
+
+def query_columns(soql: str, catalog, version: str) -> dict:
+    """The answer of the query resource with columns=true: the query is parsed and bound like run_query (same errors),
+    not run. Raises only ``SoqlError``."""
+    if not isinstance(soql, str) or not soql.strip():
+        raise SoqlError(MALFORMED_QUERY, "unexpected token: '<EOF>'")
+    q = parse(soql)
+    ver = str(version).lstrip("vV")
+    binder = _Binder(catalog, soql, False, _dt.datetime.now(_dt.timezone.utc).date(), ver)
+    try:
+        plan = binder.compile(q)
+        obj = binder.info(plan.obj_name)
+        cols = _columns(binder, q, obj)
+    except RecursionError:
+        raise SoqlError(MALFORMED_QUERY, "query is nested too deeply") from None
+    # groupBy: the emulator's SOQL has no GROUP BY (sfemu/docs/soql.md); idSelected: Id among the top-level columns
+    # [infer: the names say so]; keyPrefix: the FROM object's id prefix.
+    return {"columnMetadata": cols, "entityName": plan.obj_name, "groupBy": False,
+            "idSelected": any(c["columnName"] == "Id" and not c["joinColumns"] for c in cols),
+            "keyPrefix": getattr(getattr(obj, "defn", None), "key_prefix", None)}

@@ -21,7 +21,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 help:
 	@echo "make demo   run the integration-user job against the local Salesforce emulator (sfemu), twice, then a drift check"
 	@echo "make test   every check: emulator tests, ansible-test sanity + units, integration against sfemu, ansible-lint, docs lint"
-	@echo "make bench  API requests / wall time per org for 1, 10, 100 orgs (writes bench/results.md)"
+	@echo "make bench  API requests / wall time / memory per org for 1, 10, 100 orgs, with the uri and Salesforce CLI baselines (writes bench/results.md); BENCH_ARGS=\"--orgs 100,1000 ...\" for other sizes"
 	@echo "make test-live    end to end against your sandbox or scratch org (SFOPS_LIVE_* variables, docs/live.md)"
 	@echo "make record-live  the same, saving every answer, scrubbed, under tests/fixtures/recorded/"
 	@echo "make test-matrix  sanity, units and the integration smoke test on ansible-core $(MATRIX_CORES) (part of make test)"
@@ -56,7 +56,7 @@ demo: venv
 
 bench: venv
 	$(BIN)/python -m pip install --quiet -r requirements/bench.txt
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------------------------------------------------
 # The collection as it ships: build the tarball and install it where ansible-test wants it

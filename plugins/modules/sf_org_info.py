@@ -70,7 +70,7 @@ options:
   min_api_requests_remaining:
     description:
       - Fail, after the read, when fewer daily API requests than this remain in the org (C(DailyApiRequests) of the
-        C(limits) resource): a guard for a playbook that is about to spend them. Needs V(limits) in O(gather).
+        C(limits) resource), as a guard for a playbook that is about to spend them. Needs V(limits) in O(gather).
       - Not checked when omitted.
     type: int
   validate_objects:

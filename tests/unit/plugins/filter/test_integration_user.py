@@ -309,7 +309,6 @@ def test_preflight_counts_and_licence(api_only, licence):
     assert identity({})['api_requests_remaining'] is None
 
 
-
 def test_a_preflight_result_without_limits_is_an_error():
     info = org_info()
     del info['org']['limits']

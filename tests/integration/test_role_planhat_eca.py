@@ -49,9 +49,9 @@ def test_planhat_preset_on_an_eca_and_a_connected_app_drift_of_one_org_and_repai
         for alias in aliases:
             assert changed_count(res, alias) == 0, changed_tasks(res, alias)
         converged = counts(emulator, ECA_ORG, "planhat converged re-run on an ECA")
-        # the preflight (two composites with the exposure check), the five steps, and the app step's listMetadata
-        # and readMetadata
-        assert converged["token_requests"] == 1 and converged["api_requests"] <= 9
+        # the preflight (one composite, the exposure check included), the five steps, and the app step's
+        # listMetadata and readMetadata
+        assert converged["token_requests"] == 1 and converged["api_requests"] <= 8
         assert converged["by_resource"].get("metadata/updateMetadata") is None
 
         # 3. An admin edits the ECA's policies by hand: All users may self-authorize, and one more permission set.

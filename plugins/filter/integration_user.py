@@ -6,6 +6,8 @@
 The role's YAML keeps the runbook's order and calls these; every rule it applies lives here, once:
 
 - ``integration_user_desired``: preset + role variables -> what to build (and why the inputs are refused);
+- ``integration_user_connection``: the inventory's ``sf_*`` variables and the login -> the modules' connection
+  options, or the reason this org cannot be worked on (refused inputs, a failed login);
 - ``integration_user_identity``: the org's login and preflight read -> who the integration user is;
 - ``integration_user_exposure``: the preflight read -> who else can reach the org through the vendor's app, and what
   a setup run removes;
@@ -254,6 +256,28 @@ def integration_user_desired(preset_data, org, preset, username, email, first_na
         'failure': failure,
         'warnings': [MFA_WARNING] if _VIEW_ALL_DATA_KEY in granted and not api_only else [],
     }
+
+
+def integration_user_connection(options, org, desired=None, login=None):
+    """The connection options of every sfops task in one org, as one dict for ``module_defaults``.
+
+    :param options: ``{option: value}`` from the inventory's ``sf_*`` variables, ``None`` where one is not set: those
+      are left out, so the module's own default or ``SF_*`` environment variable applies (what ``default(omit)``
+      did per option; one template per task instead of one per option, each compiled again in every forked worker).
+    :param desired: the result of ``integration_user_desired``; its ``failure`` stops the org here.
+    :param login: the registered result of the role's ``sf_login``: its session (instance URL, access token, API
+      version) is added, so no task logs in again; without an access token the login failed, and its message
+      (scrubbed by the module) says why.
+    """
+    if desired and desired.get('failure'):
+        raise AnsibleFilterError(desired['failure'])
+    connection = dict((name, value) for name, value in options.items() if value is not None)
+    if login is not None:
+        if not login.get('access_token'):
+            raise AnsibleFilterError('Login to %s failed: %s' % (org, login.get('msg') or 'no access token was returned'))
+        connection.update(instance_url=login['instance_url'], access_token=login['access_token'],
+                          api_version=login['api_version'])
+    return connection
 
 
 def integration_user_identity(org_info, desired, org_id, login_username):
@@ -550,6 +574,7 @@ class FilterModule(object):
     def filters(self):
         return {
             'integration_user_desired': integration_user_desired,
+            'integration_user_connection': integration_user_connection,
             'integration_user_identity': integration_user_identity,
             'integration_user_exposure': integration_user_exposure,
             'integration_user_offboarding': integration_user_offboarding,

@@ -249,6 +249,54 @@ def test_min_api_requests_remaining_is_an_int():
     assert desired('planhat', min_api_requests_remaining='250')['min_api_requests_remaining'] == 250
 
 
+# --- the connection options -------------------------------------------------------------------------------------
+SESSION = {'instance_url': 'https://acme.my.salesforce.com', 'access_token': '00Dx!token', 'api_version': '67.0',
+           'org_id': '00Dx', 'changed': False}
+OPTIONS = {'auth_method': 'jwt_bearer', 'client_id': 'abc', 'instance_url': 'https://login.example', 'timeout': None,
+           'client_secret': None, 'access_token': None}
+
+
+def test_connection_options_map_each_sf_variable_to_a_module_option():
+    """vars/main.yml names every connection option of the modules once, each from its sf_* variable."""
+    from ansible_collections.sfops.salesforce.plugins.module_utils.auth import AUTH_ARGSPEC
+    text = (ROLE / 'vars' / 'main.yml').read_text()
+    mapped = dict(re.findall(r"'(\w+)': (sf_\w+) \| default\(none\)", text))
+    assert set(mapped) <= set(AUTH_ARGSPEC)
+    # The variables the role documents as its connection (meta/argument_specs.yml), each one mapped.
+    documented = re.search(r'C\(sf_\*\) host variables \(([^)]*)\)', (ROLE / 'meta' / 'argument_specs.yml').read_text())
+    assert sorted(mapped.values()) == sorted(re.split(r',\s+', documented.group(1)))
+    for option, variable in mapped.items():
+        assert variable == 'sf_' + {'login_username': 'username', 'login_password': 'password'}.get(option, option)
+
+
+def test_connection_leaves_out_the_unset_options():
+    assert iu.integration_user_connection(OPTIONS, org='acme') == {
+        'auth_method': 'jwt_bearer', 'client_id': 'abc', 'instance_url': 'https://login.example'}
+
+
+def test_connection_after_the_login_carries_its_session_and_keeps_the_credentials_for_a_re_login():
+    assert iu.integration_user_connection(OPTIONS, org='acme', desired=desired(), login=SESSION) == {
+        'auth_method': 'jwt_bearer', 'client_id': 'abc', 'instance_url': SESSION['instance_url'],
+        'access_token': SESSION['access_token'], 'api_version': '67.0'}
+
+
+@pytest.mark.parametrize('login, message', [
+    ({'changed': False, 'msg': 'invalid_grant: user hasn\'t approved this consumer'},
+     "Login to acme failed: invalid_grant: user hasn't approved this consumer"),
+    # The login task was skipped or answered nothing useful.
+    ({'skipped': True}, 'Login to acme failed: no access token was returned'),
+])
+def test_a_failed_login_stops_the_org_with_its_message(login, message):
+    with pytest.raises(AnsibleFilterError, match='^%s$' % re.escape(message)):
+        iu.integration_user_connection(OPTIONS, org='acme', desired=desired(), login=login)
+
+
+def test_refused_inputs_stop_the_org_before_the_login_is_looked_at():
+    refused = desired(extra_system_permissions=['Modify All Data'])
+    with pytest.raises(AnsibleFilterError, match='^Refusing to grant Modify All Data'):
+        iu.integration_user_connection(OPTIONS, org='acme', desired=refused, login={'skipped': True})
+
+
 # --- identity and preflight --------------------------------------------------------------------------------------
 LOGIN = 'automation@acme.example.com'
 ORG_ID = '00D5E000000AbCdEAA'

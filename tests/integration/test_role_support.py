@@ -228,7 +228,7 @@ def test_dangerous_permissions_are_refused_before_any_connection(tmp_path):
                      "-e", json.dumps({"integration_user_extra_system_permissions": [spelling]})])
         assert proc.returncode != 0, spelling
         assert "Refusing to grant %s" % spelling in proc.stdout, proc.stdout
-        # The login task is skipped, not attempted (an attempt would answer "ok", its failure being the next task's).
+        # The login task is skipped, not attempted (an attempt answers "ok": its failure is reported by a later task).
         login = proc.stdout.split("Log in once to orgx]", 1)[1].split("TASK [", 1)[0]
         assert "skipping: [orgx]" in login and "ok: [orgx]" not in login, login
 
